@@ -1,0 +1,22 @@
+/* Shared pieces of the `ptune` command: sub-command entry points and small helpers for
+ * argument parsing and error reporting (stderr + non-zero exit). */
+#ifndef PT_CLI_H
+#define PT_CLI_H
+
+#include <stdint.h>
+#include "ptune/ptune.h"
+
+int pt_cmd_info(int argc, char **argv);
+int pt_cmd_score(int argc, char **argv);
+
+/* Prints "ptune: <context>: <status text>: <last error>" to stderr and returns 1. */
+int pt_cli_fail(const char *context, ptune_status s);
+/* Prints "ptune: <message>" to stderr and returns 2 (usage errors). */
+int pt_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses "1,2,3" into a malloc'd array; returns 0 on success. */
+int pt_cli_parse_ids(const char *text, int32_t **ids, int32_t *n);
+/* Parses a positive int option value; returns 0 on success. */
+int pt_cli_parse_int(const char *opt, const char *text, int32_t *out);
+
+#endif

@@ -1,0 +1,278 @@
+/* libptune — prompt tuning of frozen causal language models.
+ *
+ * This header is the whole API: if it is not declared here it is not API. It compiles as
+ * C99 and as C++.
+ *
+ * Conventions
+ * - Every fallible call returns a ptune_status (PTUNE_OK = 0, failures negative) and, on
+ *   failure, sets a thread-local message readable with ptune_last_error(). On failure,
+ *   output parameters are left untouched, except `out` handle pointers, which are set to NULL.
+ * - Params structs start with `uint32_t struct_size`, are filled by ptune_X_params_init()
+ *   and passed by pointer (NULL means "all defaults"). Fields are only ever appended; a zero
+ *   field means "automatic".
+ * - Ownership: whoever calls *_new / *_load frees with the matching *_free; *_free(NULL) is a
+ *   no-op. Pointers returned by getters stay valid until the next call that modifies that
+ *   handle. Inputs are copied unless documented as borrowed.
+ * - Threads: a ptune_model is read-only after loading and may be used by any number of
+ *   threads at once. A ptune_ctx or ptune_prompt is used by one thread at a time.
+ * - Nothing in the library prints, exits or aborts on bad input.
+ */
+#ifndef PTUNE_PTUNE_H
+#define PTUNE_PTUNE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32) && defined(PTUNE_BUILDING_SHARED)
+#define PTUNE_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define PTUNE_API __attribute__((visibility("default")))
+#else
+#define PTUNE_API
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PTUNE_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#define PTUNE_DEPRECATED(msg)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------
+ * Version
+ * ------------------------------------------------------------------------------------- */
+#define PTUNE_VERSION_MAJOR 0
+#define PTUNE_VERSION_MINOR 1
+#define PTUNE_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH */
+#define PTUNE_VERSION_NUMBER \
+    (PTUNE_VERSION_MAJOR * 10000 + PTUNE_VERSION_MINOR * 100 + PTUNE_VERSION_PATCH)
+#define PTUNE_VERSION_STRING "0.1.0"
+
+/** @return the runtime library version as "MAJOR.MINOR.PATCH" (static storage). */
+PTUNE_API const char *ptune_version_string(void);
+/** @return the runtime library version as MAJOR*10000 + MINOR*100 + PATCH. Compare it with
+ *  PTUNE_VERSION_NUMBER to detect a header/library mismatch. */
+PTUNE_API uint32_t ptune_version_number(void);
+
+/* ---------------------------------------------------------------------------------------
+ * Status codes and errors
+ * ------------------------------------------------------------------------------------- */
+typedef int32_t ptune_status;
+enum {
+    PTUNE_OK = 0,
+    PTUNE_E_INVALID_ARG = -1,      /* a NULL handle, an out-of-range argument */
+    PTUNE_E_NOMEM = -2,            /* an allocation failed */
+    PTUNE_E_IO = -3,               /* a file could not be opened, read, mapped or written */
+    PTUNE_E_FORMAT = -4,           /* a file is malformed: truncated, bad magic, bad JSON ... */
+    PTUNE_E_UNSUPPORTED = -5,      /* well-formed, but uses a feature this library lacks */
+    PTUNE_E_STATE = -6,            /* a call out of order (e.g. logits before forward) */
+    PTUNE_E_CAPACITY = -7,         /* a batch exceeds the context's or the model's capacity */
+    PTUNE_E_BUFFER_TOO_SMALL = -8, /* two-call pattern: the needed size was written back */
+    PTUNE_E_NUMERIC = -9,          /* NaN/Inf met in weights, inputs or results */
+    PTUNE_E_ABORTED = -10          /* a callback asked to stop */
+};
+
+/** @return a short static description of `s` ("ok", "out of memory", ...); unknown codes
+ *  give "unknown status". Thread-safe. */
+PTUNE_API const char *ptune_status_str(ptune_status s);
+
+/** @return this thread's message for its most recent failure (file, field, offset ...), or
+ *  "" when no call on this thread has failed yet. Successful calls do not clear it. The
+ *  pointer stays valid until the next failing call on the same thread. */
+PTUNE_API const char *ptune_last_error(void);
+
+typedef enum ptune_log_level {
+    PTUNE_LOG_DEBUG = 0,
+    PTUNE_LOG_INFO = 1,
+    PTUNE_LOG_WARN = 2,
+    PTUNE_LOG_ERROR = 3
+} ptune_log_level;
+
+/* Receives library diagnostics. `message` is only valid during the call. */
+typedef void (*ptune_log_fn)(ptune_log_level level, const char *message, void *user);
+
+/** Installs a process-wide log callback (NULL removes it; the default is silence).
+ *  Messages below `min_level` are dropped. May be called from any thread; the callback may
+ *  be invoked from any thread that calls into the library. */
+PTUNE_API void ptune_set_log_callback(ptune_log_fn fn, void *user, ptune_log_level min_level);
+
+/** Sets OpenBLAS's worker-thread count. This is process-wide (it affects every context and
+ *  any other OpenBLAS user in the process); n <= 0 restores the OpenBLAS default. */
+PTUNE_API void ptune_set_blas_threads(int32_t n);
+
+/* ---------------------------------------------------------------------------------------
+ * Models
+ * ------------------------------------------------------------------------------------- */
+typedef struct ptune_model ptune_model;   /* frozen weights + config; read-only, shareable */
+typedef struct ptune_ctx ptune_ctx;       /* per-thread workspace */
+typedef struct ptune_prompt ptune_prompt; /* soft prompt values + gradient */
+
+/* Architecture families (stored as int32_t in structs). */
+typedef enum ptune_arch {
+    PTUNE_ARCH_UNKNOWN = 0,
+    PTUNE_ARCH_LLAMA = 1,   /* LlamaForCausalLM, MistralForCausalLM, GGUF "llama" */
+    PTUNE_ARCH_QWEN2 = 2,   /* Qwen2ForCausalLM, GGUF "qwen2" */
+    PTUNE_ARCH_GPT2 = 3,    /* GPT2LMHeadModel, GGUF "gpt2" */
+    PTUNE_ARCH_BLOOM = 4    /* BloomForCausalLM, GGUF "bloom" */
+} ptune_arch;
+
+typedef struct ptune_model_params {
+    uint32_t struct_size;   /* set by ptune_model_params_init(); later versions append fields */
+} ptune_model_params;
+
+/** Fills `p` with defaults (and p->struct_size). */
+PTUNE_API void ptune_model_params_init(ptune_model_params *p);
+
+/** Loads a frozen model from a GGUF file or a Hugging Face directory (config.json +
+ *  model.safetensors or a sharded model.safetensors.index.json). Every header, shape and
+ *  offset is validated before use; weights are converted once to fp32 (memory ≈ 4 bytes per
+ *  parameter; the file mapping is released before returning).
+ *  @param[in]  path  GGUF file or HF directory
+ *  @param[in]  p     NULL for defaults
+ *  @param[out] out   the new model on success
+ *  @return PTUNE_OK; PTUNE_E_IO (unreadable path); PTUNE_E_FORMAT (malformed file, missing
+ *  tensor, wrong shape, bad JSON); PTUNE_E_UNSUPPORTED (architecture, dtype or feature such as
+ *  rope_scaling); PTUNE_E_NUMERIC (NaN/Inf weights); PTUNE_E_NOMEM. Thread-safe. */
+PTUNE_API ptune_status ptune_model_load(const char *path, const ptune_model_params *p,
+                                        ptune_model **out);
+
+/** Frees a model. No context or prompt created from it may be used afterwards. NULL is a
+ *  no-op. */
+PTUNE_API void ptune_model_free(ptune_model *m);
+
+/* Read-only properties; all thread-safe, all return 0/NULL for a NULL model. */
+PTUNE_API ptune_arch ptune_model_arch(const ptune_model *m);
+PTUNE_API const char *ptune_model_arch_name(const ptune_model *m); /* "llama", "gpt2", ... */
+PTUNE_API int32_t ptune_model_n_embd(const ptune_model *m);
+PTUNE_API int32_t ptune_model_n_vocab(const ptune_model *m);
+PTUNE_API int32_t ptune_model_n_layer(const ptune_model *m);
+PTUNE_API int32_t ptune_model_n_head(const ptune_model *m);
+PTUNE_API int32_t ptune_model_n_head_kv(const ptune_model *m);
+PTUNE_API int32_t ptune_model_head_dim(const ptune_model *m);
+PTUNE_API int32_t ptune_model_n_ff(const ptune_model *m);
+/* Training context length from the config (positions a sequence may use); 0 = unbounded
+ * (ALiBi models). */
+PTUNE_API int32_t ptune_model_n_ctx(const ptune_model *m);
+/* Number of distinct parameters (a tied head counts once). */
+PTUNE_API int64_t ptune_model_n_params(const ptune_model *m);
+/* Bytes of weights resident in memory after loading. */
+PTUNE_API int64_t ptune_model_weight_bytes(const ptune_model *m);
+/* The weight dtype on disk: "F32", "F16", "BF16" or "mixed". */
+PTUNE_API const char *ptune_model_file_dtype(const ptune_model *m);
+PTUNE_API bool ptune_model_tied_head(const ptune_model *m);
+/* BOS/EOS ids from the model's config (-1 when absent). */
+PTUNE_API int32_t ptune_model_bos_id(const ptune_model *m);
+PTUNE_API int32_t ptune_model_eos_id(const ptune_model *m);
+
+/* ---------------------------------------------------------------------------------------
+ * Soft prompts
+ * ------------------------------------------------------------------------------------- */
+typedef enum ptune_prompt_init {
+    PTUNE_PROMPT_INIT_RANDOM = 0   /* N(0, 1) per element, as PEFT's nn.Embedding default */
+} ptune_prompt_init;
+
+typedef struct ptune_prompt_params {
+    uint32_t struct_size;
+    int32_t n_virtual;      /* number of virtual tokens (required, > 0) */
+    int32_t init;           /* ptune_prompt_init */
+    uint64_t seed;          /* RNG seed for random initialisation */
+} ptune_prompt_params;
+
+PTUNE_API void ptune_prompt_params_init(ptune_prompt_params *p);
+
+/** Creates a soft prompt of p->n_virtual × n_embd floats for `m` (gradient zeroed).
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (n_virtual <= 0, unknown init); PTUNE_E_NOMEM. */
+PTUNE_API ptune_status ptune_prompt_new(const ptune_model *m, const ptune_prompt_params *p,
+                                        ptune_prompt **out);
+
+/** Loads a prompt saved by PEFT (or by this library): `path` is a PEFT adapter directory
+ *  (adapter_model.safetensors inside) or a safetensors file holding `prompt_embeddings`
+ *  [n_virtual, n_embd] as F32/F16/BF16.
+ *  @return PTUNE_OK; PTUNE_E_IO; PTUNE_E_FORMAT (no prompt_embeddings tensor, wrong rank,
+ *  token_dim different from the model's n_embd — the message gives both); PTUNE_E_NUMERIC
+ *  (NaN/Inf values); PTUNE_E_NOMEM. */
+PTUNE_API ptune_status ptune_prompt_load(const ptune_model *m, const char *path,
+                                         ptune_prompt **out);
+
+PTUNE_API void ptune_prompt_free(ptune_prompt *p);
+PTUNE_API int32_t ptune_prompt_n_virtual(const ptune_prompt *p);
+PTUNE_API int32_t ptune_prompt_n_embd(const ptune_prompt *p);
+/** Values, row-major [n_virtual * n_embd]; writable; valid for the prompt's lifetime. */
+PTUNE_API float *ptune_prompt_values(ptune_prompt *p);
+/** Gradient buffer of the same shape, accumulated by backward passes. */
+PTUNE_API float *ptune_prompt_grad(ptune_prompt *p);
+
+/* ---------------------------------------------------------------------------------------
+ * Contexts and the forward pass
+ * ------------------------------------------------------------------------------------- */
+typedef enum ptune_logits_mode {
+    PTUNE_LOGITS_NONE = 0,   /* keep no logits (training: the loss is computed in chunks) */
+    PTUNE_LOGITS_LAST = 1,   /* keep the last row of each sequence */
+    PTUNE_LOGITS_ALL = 2     /* keep every row, virtual positions included */
+} ptune_logits_mode;
+
+typedef struct ptune_ctx_params {
+    uint32_t struct_size;
+    int32_t n_threads;       /* threads for norms, attention, activations; 0 = all cores */
+    int32_t max_tokens;      /* capacity: total rows of a batch (virtual rows included);
+                                0 = 512 */
+    int32_t logits;          /* ptune_logits_mode; default PTUNE_LOGITS_NONE */
+} ptune_ctx_params;
+
+PTUNE_API void ptune_ctx_params_init(ptune_ctx_params *p);
+
+/** Creates a workspace for `m`. The model must outlive the context.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG; PTUNE_E_NOMEM (the message gives the byte count). */
+PTUNE_API ptune_status ptune_ctx_new(const ptune_model *m, const ptune_ctx_params *p,
+                                     ptune_ctx **out);
+PTUNE_API void ptune_ctx_free(ptune_ctx *c);
+
+/* A ragged batch: n_seq sequences of different lengths, no padding. */
+typedef struct ptune_batch {
+    int32_t n_seq;
+    const int32_t *const *ids;     /* ids[s][0 .. len[s]) */
+    const int32_t *const *labels;  /* NULL → labels = ids; -100 = ignored */
+    const int32_t *len;            /* len[s] >= 1 */
+} ptune_batch;
+
+/** Runs the model on `b`, each sequence preceded by the rows of `prompt` (nullable) at
+ *  positions 0..n_virtual-1 exactly as PEFT does (for BLOOM the prompt also passes the
+ *  embedding LayerNorm). Computes the per-token log-probabilities of the targets (the next
+ *  label, -100 ignored; with a prompt the first real token is a target) and keeps logits as
+ *  the context's `logits` mode says.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (bad ids, lengths, prompt of another width);
+ *  PTUNE_E_CAPACITY (rows > max_tokens, or a sequence longer than the model's context —
+ *  the message gives both numbers). The context holds no result after a failure. */
+PTUNE_API ptune_status ptune_forward(ptune_ctx *c, const ptune_prompt *prompt,
+                                     const ptune_batch *b);
+
+/** Mean negative log-likelihood over every counted target of the last forward batch.
+ *  @param[out] loss       mean NLL (natural log); NaN-free
+ *  @param[out] n_counted  number of counted targets (nullable)
+ *  @return PTUNE_OK; PTUNE_E_STATE (no forward yet, or no counted target). */
+PTUNE_API ptune_status ptune_loss(ptune_ctx *c, double *loss, int64_t *n_counted);
+
+/** Log-probability of each target of sequence `seq` of the last forward pass, in row order
+ *  (rows whose target is ignored are skipped). Two-call pattern: with `cap` too small,
+ *  returns PTUNE_E_BUFFER_TOO_SMALL and writes the count to *n.
+ *  @return PTUNE_OK; PTUNE_E_STATE; PTUNE_E_INVALID_ARG; PTUNE_E_BUFFER_TOO_SMALL. */
+PTUNE_API ptune_status ptune_token_logprobs(ptune_ctx *c, int32_t seq, float *out,
+                                            int32_t cap, int32_t *n);
+
+/** Logits of sequence `seq` kept by the last forward pass: *n_rows rows of n_vocab floats
+ *  (all rows with PTUNE_LOGITS_ALL, virtual rows first; the last row with
+ *  PTUNE_LOGITS_LAST). The pointer is valid until the next forward or ptune_ctx_free.
+ *  @return PTUNE_OK; PTUNE_E_STATE (no forward, or logits mode NONE); PTUNE_E_INVALID_ARG. */
+PTUNE_API ptune_status ptune_logits(ptune_ctx *c, int32_t seq, const float **logits,
+                                    int32_t *n_rows);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PTUNE_PTUNE_H */

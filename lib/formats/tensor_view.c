@@ -1,0 +1,108 @@
+/* Owns the dtype table shared by the weight readers (names, element sizes) and the conversion
+ * of F32/F16/BF16 tensor views to float, tolerant of unaligned data inside a mapping. */
+#include "formats/tensor_view.h"
+#include "core/error.h"
+#include "core/half.h"
+
+#include <string.h>
+
+const char *pt_dtype_name(pt_dtype t)
+{
+    switch (t) {
+    case PT_DTYPE_F32: return "F32";
+    case PT_DTYPE_F16: return "F16";
+    case PT_DTYPE_BF16: return "BF16";
+    case PT_DTYPE_F64: return "F64";
+    case PT_DTYPE_I64: return "I64";
+    case PT_DTYPE_I32: return "I32";
+    case PT_DTYPE_OTHER: return "OTHER";
+    }
+    return "UNKNOWN";
+}
+
+size_t pt_dtype_size(pt_dtype t)
+{
+    switch (t) {
+    case PT_DTYPE_F32: return 4;
+    case PT_DTYPE_F16: return 2;
+    case PT_DTYPE_BF16: return 2;
+    case PT_DTYPE_F64: return 8;
+    case PT_DTYPE_I64: return 8;
+    case PT_DTYPE_I32: return 4;
+    case PT_DTYPE_OTHER: return 0;
+    }
+    return 0;
+}
+
+/* Same result as pt_f16_to_f32 (bit for bit, NaN payloads included), written with selects
+ * instead of branches so the loop vectorises: normal numbers rebias the exponent, Inf/NaN keep
+ * an all-ones exponent, subnormals are computed exactly as mantissa * 2^-24 (a normal float,
+ * so no denormal arithmetic is involved). */
+static inline float f16_to_f32_select(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t em = h & 0x7fffu;
+    uint32_t normal = (em << 13) + 0x38000000u;
+    uint32_t infnan = (em << 13) | 0x7f800000u;
+    uint32_t sub = pt_f32_to_bits((float)(int32_t)em * 5.9604644775390625e-08f);
+    uint32_t is_sub = 0u - (uint32_t)(em < 0x0400u);  /* all-ones masks */
+    uint32_t is_special = 0u - (uint32_t)(em >= 0x7c00u);
+    uint32_t mag = (sub & is_sub) | (infnan & is_special) | (normal & ~(is_sub | is_special));
+    return pt_bits_to_f32(sign | mag);
+}
+
+/* Reads 16-bit values through memcpy (the compiler turns this into plain loads) so the source
+ * may sit at any byte offset of a mapping. */
+static void f16_block_to_f32(const unsigned char *src, size_t n, float *dst)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, src + 2 * i, sizeof h);
+        dst[i] = f16_to_f32_select(h);
+    }
+}
+
+static void bf16_block_to_f32(const unsigned char *src, size_t n, float *dst)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, src + 2 * i, sizeof h);
+        uint32_t bits = (uint32_t)h << 16;
+        memcpy(&dst[i], &bits, sizeof bits);
+    }
+}
+
+ptune_status pt_tensor_view_to_f32(const pt_tensor_view *v, const char *file, float *dst)
+{
+    const char *fname = file ? file : "(unknown file)";
+    if (!v) return pt_fail(PTUNE_E_INVALID_ARG, "%s: tensor view is NULL", fname);
+    const char *tname = v->name ? v->name : "(unnamed)";
+    if (v->dtype != PT_DTYPE_F32 && v->dtype != PT_DTYPE_F16 && v->dtype != PT_DTYPE_BF16) {
+        const char *dn = v->dtype_name ? v->dtype_name : pt_dtype_name(v->dtype);
+        return pt_fail(PTUNE_E_UNSUPPORTED,
+                       "%s: tensor %s has dtype %s; only F32, F16 and BF16 weights are supported",
+                       fname, tname, dn);
+    }
+    if (v->n_elements < 0)
+        return pt_fail(PTUNE_E_INVALID_ARG, "%s: tensor %s has a negative element count", fname,
+                       tname);
+    size_t n = (size_t)v->n_elements;
+    size_t esize = pt_dtype_size(v->dtype);
+    if (n > SIZE_MAX / esize || n * esize > v->n_bytes)
+        return pt_fail(PTUNE_E_INVALID_ARG,
+                       "%s: tensor %s: %lld elements of %s do not fit in its %zu bytes", fname,
+                       tname, (long long)v->n_elements, pt_dtype_name(v->dtype), v->n_bytes);
+    if (n == 0) return PTUNE_OK;
+    if (!dst || !v->data)
+        return pt_fail(PTUNE_E_INVALID_ARG, "%s: tensor %s: NULL data or destination", fname,
+                       tname);
+
+    const unsigned char *src = v->data;
+    switch (v->dtype) {
+    case PT_DTYPE_F32: memcpy(dst, src, n * sizeof(float)); break;
+    case PT_DTYPE_F16: f16_block_to_f32(src, n, dst); break;
+    case PT_DTYPE_BF16: bf16_block_to_f32(src, n, dst); break;
+    default: break; /* excluded above */
+    }
+    return PTUNE_OK;
+}

@@ -1,0 +1,12 @@
+/* Feed-forward activations: GELU (tanh approximation) and SwiGLU (silu(gate) * up). */
+#ifndef PT_KERNELS_ACTIVATION_H
+#define PT_KERNELS_ACTIVATION_H
+
+/* out[n] = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))); out may alias inp. */
+void pt_gelu_tanh_forward(float *out, const float *inp, long n);
+
+/* For each of n rows of gate_up[2F] (gate = first F, up = last F):
+ * out[r, F] = silu(gate) * up. */
+void pt_swiglu_forward(float *out, const float *gate_up, int n, int F);
+
+#endif

@@ -1,0 +1,45 @@
+/* Causal attention (forward): scores = scale·Q·Kᵀ (+ ALiBi), masked softmax, out = P·V. */
+#include "kernels/attention.h"
+#include "kernels/matmul.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+void pt_alibi_slopes(float *slopes, int n_head)
+{
+    int n2 = 1;
+    while (n2 * 2 <= n_head) n2 *= 2;
+    double m0 = pow(2.0, -8.0 / n2);
+    double m1 = pow(2.0, -4.0 / n2);
+    for (int h = 0; h < n_head; h++) {
+        slopes[h] = h < n2 ? (float)pow(m0, h + 1) : (float)pow(m1, 2 * (h - n2) + 1);
+    }
+}
+
+void pt_attention_forward(float *out, int ld_out, float *probs, const float *q, const float *k,
+                          const float *v, int ld_qkv, int T, int head_dim, float scale,
+                          float alibi_slope)
+{
+    /* probs[T, T] = scale * q · kᵀ (full square; the upper triangle is masked below) */
+    pt_matmul_xwt(probs, T, q, ld_qkv, k, ld_qkv, T, T, head_dim, scale, 0.0f);
+    for (int i = 0; i < T; i++) {
+        float *row = probs + (size_t)i * T;
+        float mx = -INFINITY;
+        for (int j = 0; j <= i; j++) {
+            /* ALiBi: HF adds slope·j; slope·(j − i) is the same after softmax and smaller. */
+            if (alibi_slope != 0.0f) row[j] += alibi_slope * (float)(j - i);
+            if (row[j] > mx) mx = row[j];
+        }
+        double sum = 0.0;
+        for (int j = 0; j <= i; j++) {
+            float e = expf(row[j] - mx);
+            row[j] = e;
+            sum += e;
+        }
+        float inv = (float)(1.0 / sum);
+        for (int j = 0; j <= i; j++) row[j] *= inv;
+        for (int j = i + 1; j < T; j++) row[j] = 0.0f;
+    }
+    pt_matmul_xw(out, ld_out, probs, T, v, ld_qkv, T, head_dim, T, 1.0f, 0.0f);
+}

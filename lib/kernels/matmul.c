@@ -1,0 +1,30 @@
+/* Thin cblas_sgemm wrappers: every matrix product in the library goes through here. */
+#include "kernels/matmul.h"
+
+#include <cblas.h>
+#include <string.h>
+
+void pt_matmul_xwt(float *y, int ldy, const float *x, int ldx, const float *w, int ldw,
+                   int M, int N, int K, float alpha, float beta)
+{
+    if (M <= 0 || N <= 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, alpha, x, ldx, w, ldw, beta,
+                y, ldy);
+}
+
+void pt_matmul_xw(float *y, int ldy, const float *x, int ldx, const float *w, int ldw,
+                  int M, int N, int K, float alpha, float beta)
+{
+    if (M <= 0 || N <= 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, x, ldx, w, ldw, beta,
+                y, ldy);
+}
+
+void pt_rows_fill_bias(float *y, int ldy, const float *bias, int r0, int r1, int N)
+{
+    for (int r = r0; r < r1; r++) {
+        float *row = y + (size_t)r * (size_t)ldy;
+        if (bias) memcpy(row, bias, sizeof(float) * (size_t)N);
+        else memset(row, 0, sizeof(float) * (size_t)N);
+    }
+}

@@ -1,0 +1,309 @@
+/* The weight binder: looks up every binding of an architecture in a container, checks shape
+ * and dtype, converts to fp32 into the model's single storage block (applying layout
+ * transforms), rejects NaN/Inf and any tensor that would otherwise be silently ignored. */
+#include "model/weights.h"
+#include "core/alloc.h"
+#include "core/error.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_source(const void *a, const void *b)
+{
+    return strcmp(((const pt_source_tensor *)a)->view->name, ((const pt_source_tensor *)b)->view->name);
+}
+
+static pt_source_tensor *find_exact(pt_weight_source *src, const char *name)
+{
+    pt_tensor_view key_view = {.name = name};
+    pt_source_tensor key = {.view = &key_view};
+    return bsearch(&key, src->tensors, src->n, sizeof *src->tensors, cmp_source);
+}
+
+static pt_source_tensor *find_tensor(pt_weight_source *src, const char *name)
+{
+    if (!src->prefixes) return find_exact(src, name);
+    char full[512];
+    for (const char *const *p = src->prefixes; *p; p++) {
+        snprintf(full, sizeof full, "%s%s", *p, name);
+        pt_source_tensor *t = find_exact(src, full);
+        if (t) return t;
+    }
+    return NULL;
+}
+
+static bool slot_is_matrix(pt_slot s)
+{
+    return s == PT_SLOT_TOK_EMBD || s == PT_SLOT_POS_EMBD || s == PT_SLOT_OUTPUT || s == PT_SLOT_QKV ||
+           s == PT_SLOT_ATTN_OUT || s == PT_SLOT_FFN_UP || s == PT_SLOT_FFN_DOWN;
+}
+
+/* Rows [*row0, *row0 + *n) of the internal slot that a binding's part fills. */
+static void part_rows(const pt_arch_desc *a, const pt_hparams *h, pt_slot slot, pt_part part, int64_t total,
+                      int64_t *row0, int64_t *n)
+{
+    const int64_t q = pt_hp_q_dim(h), kv = pt_hp_kv_dim(h), F = h->n_ff;
+    (void)slot;
+    switch (part) {
+    case PT_PART_Q: *row0 = 0; *n = q; break;
+    case PT_PART_K: *row0 = q; *n = kv; break;
+    case PT_PART_V: *row0 = q + kv; *n = kv; break;
+    case PT_PART_GATE: *row0 = 0; *n = F; break;
+    case PT_PART_UP: *row0 = a->ffn == PT_FFN_SWIGLU ? F : 0; *n = F; break;
+    default: *row0 = 0; *n = total; break;
+    }
+}
+
+static bool binding_required(const pt_binding *b, const pt_hparams *h)
+{
+    switch (b->need) {
+    case PT_NEED_ALWAYS: return true;
+    case PT_NEED_IF_UNTIED: return !h->tied;
+    case PT_NEED_IF_ATTN_BIAS: return h->attn_bias;
+    case PT_NEED_IF_MLP_BIAS: return h->mlp_bias;
+    default: return false;
+    }
+}
+
+typedef struct bind_state {
+    struct ptune_model *m;
+    pt_weight_source *src;
+    float *scratch;           /* largest tensor, for transforms */
+    size_t scratch_floats;
+    uint32_t dtype_seen;      /* bit per pt_dtype among matrices */
+} bind_state;
+
+static void format_shape(char *buf, size_t cap, const int64_t *shape, int n)
+{
+    size_t off = 0;
+    off += (size_t)snprintf(buf + off, cap - off, "[");
+    for (int i = 0; i < n && off < cap; i++)
+        off += (size_t)snprintf(buf + off, cap - off, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (off < cap) snprintf(buf + off, cap - off, "]");
+}
+
+static ptune_status check_shape(const pt_source_tensor *t, bool matrix, bool transposed, int64_t rows, int64_t cols,
+                                pt_slot slot, int layer)
+{
+    int64_t want[2];
+    int want_dims = matrix ? 2 : 1;
+    if (matrix) {
+        want[0] = transposed ? cols : rows;
+        want[1] = transposed ? rows : cols;
+    } else {
+        want[0] = rows;
+    }
+    const pt_tensor_view *v = t->view;
+    bool ok = v->n_dims == want_dims;
+    for (int i = 0; ok && i < want_dims; i++) ok = v->shape[i] == want[i];
+    if (ok) return PTUNE_OK;
+    char got_s[96], want_s[96], where[48] = "";
+    format_shape(got_s, sizeof got_s, v->shape, v->n_dims);
+    format_shape(want_s, sizeof want_s, want, want_dims);
+    if (layer >= 0) snprintf(where, sizeof where, " of layer %d", layer);
+    return pt_fail(PTUNE_E_FORMAT, "%s: tensor \"%s\" has shape %s, expected %s (%s%s)", t->file, v->name, got_s,
+                   want_s, pt_slot_name(slot), where);
+}
+
+static ptune_status check_finite(const pt_source_tensor *t, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return pt_fail(PTUNE_E_NUMERIC, "%s: tensor \"%s\" contains %s at element %zu", t->file, t->view->name,
+                           isnan(x[i]) ? "NaN" : "Inf", i);
+    return PTUNE_OK;
+}
+
+/* Converts one file tensor into rows [row0, row0 + n) of a slot with `cols` columns. */
+static ptune_status load_into(bind_state *st, const pt_source_tensor *t, const pt_binding *b, float *dst,
+                              int64_t n, int64_t cols)
+{
+    const pt_tensor_view *v = t->view;
+    const pt_hparams *h = &st->m->hp;
+    ptune_status s;
+    size_t count = (size_t)(n * cols);
+    if (b->transform == PT_XF_NONE) {
+        if ((s = pt_tensor_view_to_f32(v, t->file, dst))) return s;
+        return check_finite(t, dst, count);
+    }
+    if ((s = pt_tensor_view_to_f32(v, t->file, st->scratch))) return s;
+    if ((s = check_finite(t, st->scratch, count))) return s;
+    const float *src = st->scratch;
+    const size_t row_bytes = sizeof(float) * (size_t)cols;
+    switch (b->transform) {
+    case PT_XF_TRANSPOSE: /* src [cols, n] → dst [n, cols] */
+        for (int64_t c = 0; c < cols; c++)
+            for (int64_t r = 0; r < n; r++) dst[r * cols + c] = src[c * n + r];
+        break;
+    case PT_XF_BLOOM_QKV: { /* src rows (head, q|k|v, d) → dst rows (q|k|v, head, d) */
+        const int64_t hd = h->head_dim, nh = h->n_head, H = nh * hd;
+        for (int64_t head = 0; head < nh; head++)
+            for (int64_t p = 0; p < 3; p++)
+                for (int64_t d = 0; d < hd; d++)
+                    memcpy(dst + (p * H + head * hd + d) * cols, src + (head * 3 * hd + p * hd + d) * cols, row_bytes);
+        break;
+    }
+    case PT_XF_ROPE_INTERLEAVED: { /* per head: src row 2i + j → dst row j * hd/2 + i */
+        const int64_t hd = h->head_dim, half = hd / 2;
+        for (int64_t head = 0; head < n / hd; head++)
+            for (int64_t i = 0; i < half; i++)
+                for (int64_t j = 0; j < 2; j++)
+                    memcpy(dst + (head * hd + j * half + i) * cols, src + (head * hd + 2 * i + j) * cols, row_bytes);
+        break;
+    }
+    default: break;
+    }
+    return PTUNE_OK;
+}
+
+/* With `dry`, only checks presence, shape and dtype: nothing is marked, converted or written. */
+static ptune_status bind_one(bind_state *st, const pt_binding *b, int layer, bool dry)
+{
+    struct ptune_model *m = st->m;
+    const pt_arch_desc *a = m->arch;
+    const pt_hparams *h = &m->hp;
+    char name[256];
+    if (layer >= 0) snprintf(name, sizeof name, b->name, layer);
+    else snprintf(name, sizeof name, "%s", b->name);
+    pt_source_tensor *t = find_tensor(st->src, name);
+    int64_t rows, cols;
+    bool exists = pt_slot_shape(a, h, b->slot, &rows, &cols);
+    if (!exists) {
+        /* a tied head stored anyway (GPT-2/BLOOM checkpoints, older GGUF converters) */
+        if (t && b->slot == PT_SLOT_OUTPUT && !dry) t->used = true;
+        return PTUNE_OK; /* anything else present stays unused and is reported later */
+    }
+    if (!t) {
+        if (binding_required(b, h)) {
+            char tried[512] = "";
+            size_t off = 0;
+            for (const char *const *p = st->src->prefixes; p && *p && off < sizeof tried; p++)
+                off += (size_t)snprintf(tried + off, sizeof tried - off, "%s\"%s%s\"", off ? " or " : " (looked for ", *p, name);
+            if (off && off < sizeof tried) snprintf(tried + off, sizeof tried - off, ")");
+            return pt_fail(PTUNE_E_FORMAT, "%s: missing tensor \"%s\", the %s%s", st->src->origin, name,
+                           pt_slot_name(b->slot), tried);
+        }
+        return PTUNE_OK; /* optional: the slot stays zero (e.g. an absent bias) */
+    }
+    if (!dry) {
+        if (t->used) return pt_fail(PTUNE_E_FORMAT, "%s: tensor \"%s\" bound twice", t->file, name);
+        t->used = true;
+    }
+    int64_t row0, n;
+    part_rows(a, h, b->slot, b->part, rows, &row0, &n);
+    bool matrix = slot_is_matrix(b->slot);
+    ptune_status s = check_shape(t, matrix, b->transform == PT_XF_TRANSPOSE, n, cols, b->slot, layer);
+    if (s) return s;
+    if (t->view->dtype != PT_DTYPE_F32 && t->view->dtype != PT_DTYPE_F16 && t->view->dtype != PT_DTYPE_BF16)
+        return pt_fail(PTUNE_E_UNSUPPORTED, "%s: tensor \"%s\" has dtype %s; only F32, F16 and BF16 are supported",
+                       t->file, name, t->view->dtype_name);
+    if (dry) {
+        /* only transformed tensors pass through the scratch buffer */
+        if (b->transform != PT_XF_NONE && (size_t)t->view->n_elements > st->scratch_floats)
+            st->scratch_floats = (size_t)t->view->n_elements;
+        return PTUNE_OK;
+    }
+    if (matrix && b->slot != PT_SLOT_POS_EMBD) st->dtype_seen |= 1u << t->view->dtype; /* GGUF keeps positions F32 */
+    float *base = (float *)(layer >= 0 ? m->layers[layer].slot[b->slot - PT_SLOT_N_GLOBAL] : m->global[b->slot]);
+    return load_into(st, t, b, base + row0 * cols, n, cols);
+}
+
+/* Every binding, per layer where the slot is per layer. */
+static ptune_status bind_all(bind_state *st, const pt_binding *bindings, bool dry)
+{
+    ptune_status s = PTUNE_OK;
+    for (const pt_binding *b = bindings; b->name && !s; b++) {
+        if (b->slot < PT_SLOT_N_GLOBAL) s = bind_one(st, b, -1, dry);
+        else
+            for (int l = 0; l < st->m->hp.n_layer && !s; l++) s = bind_one(st, b, l, dry);
+    }
+    return s;
+}
+
+static ptune_status layout_storage(struct ptune_model *m)
+{
+    const pt_arch_desc *a = m->arch;
+    size_t total = 0;
+    int64_t rows, cols;
+    /* pass 1 counts, pass 2 assigns */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t off = 0;
+        for (int s = 0; s < PT_SLOT_N_GLOBAL; s++) {
+            if (!pt_slot_shape(a, &m->hp, (pt_slot)s, &rows, &cols)) continue;
+            if (pass) m->global[s] = m->storage + off;
+            off += (size_t)(rows * cols);
+        }
+        for (int l = 0; l < m->hp.n_layer; l++)
+            for (int s = PT_SLOT_N_GLOBAL; s < PT_SLOT_COUNT; s++) {
+                if (!pt_slot_shape(a, &m->hp, (pt_slot)s, &rows, &cols)) continue;
+                if (pass) m->layers[l].slot[s - PT_SLOT_N_GLOBAL] = m->storage + off;
+                off += (size_t)(rows * cols);
+            }
+        if (!pass) {
+            total = off;
+            m->storage = pt_malloc_aligned(total * sizeof(float), "model weights");
+            if (!m->storage) return PTUNE_E_NOMEM;
+            memset(m->storage, 0, total * sizeof(float));
+            m->layers = pt_calloc((size_t)m->hp.n_layer, sizeof *m->layers, "layer table");
+            if (!m->layers) return PTUNE_E_NOMEM;
+        }
+    }
+    m->storage_floats = total;
+    m->n_params = (int64_t)total;
+    if (m->hp.tied) m->global[PT_SLOT_OUTPUT] = m->global[PT_SLOT_TOK_EMBD];
+    return PTUNE_OK;
+}
+
+static void set_file_dtype(struct ptune_model *m, uint32_t seen)
+{
+    const char *name = "mixed";
+    if (seen == (1u << PT_DTYPE_F32)) name = "F32";
+    else if (seen == (1u << PT_DTYPE_F16)) name = "F16";
+    else if (seen == (1u << PT_DTYPE_BF16)) name = "BF16";
+    snprintf(m->file_dtype, sizeof m->file_dtype, "%s", name);
+}
+
+static bool is_ignored(const pt_weight_source *src, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *const *s = src->ignored; s && *s; s++) {
+        size_t k = strlen(*s);
+        /* whole components only: "attn.bias" must not swallow "h.3.attn.c_attn.bias" */
+        if (n >= k && !strcmp(name + n - k, *s) && (n == k || name[n - k - 1] == '.')) return true;
+    }
+    return false;
+}
+
+ptune_status pt_weights_bind(struct ptune_model *m, pt_weight_source *src, const pt_binding *bindings)
+{
+    qsort(src->tensors, src->n, sizeof *src->tensors, cmp_source);
+    for (size_t i = 1; i < src->n; i++)
+        if (!strcmp(src->tensors[i].view->name, src->tensors[i - 1].view->name))
+            return pt_fail(PTUNE_E_FORMAT, "%s: tensor \"%s\" appears twice (also in %s)", src->tensors[i].file,
+                           src->tensors[i].view->name, src->tensors[i - 1].file);
+    /* Check every binding against the file before allocating storage sized by the
+     * hyper-parameters, so a config claiming a huge vocabulary or layer count fails fast as a
+     * missing tensor or a shape mismatch instead of allocating (and clearing) that much. */
+    bind_state st = {.m = m, .src = src};
+    ptune_status s = bind_all(&st, bindings, true);
+    if (!s) s = layout_storage(m);
+    if (s) return s;
+    st.scratch = pt_malloc_array(st.scratch_floats ? st.scratch_floats : 1, sizeof(float), "weight conversion scratch");
+    if (!st.scratch) return PTUNE_E_NOMEM;
+    s = bind_all(&st, bindings, false);
+    free(st.scratch);
+    if (s) return s;
+
+    for (size_t i = 0; i < src->n; i++) {
+        const pt_source_tensor *t = &src->tensors[i];
+        if (t->used || is_ignored(src, t->view->name)) continue;
+        return pt_fail(PTUNE_E_UNSUPPORTED,
+                       "%s: tensor \"%s\" is not used by the %s architecture with this configuration; "
+                       "refusing to ignore weights silently",
+                       t->file, t->view->name, m->arch->name);
+    }
+    set_file_dtype(m, st.dtype_seen);
+    return PTUNE_OK;
+}

@@ -1,0 +1,127 @@
+/* ptune_ctx_new / ptune_ctx_free: sizes and allocates the workspace for a model. */
+#include "tuning/ctx.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "kernels/attention.h"
+#include "kernels/rope.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PT_DEFAULT_MAX_TOKENS 512
+
+PTUNE_API void ptune_ctx_params_init(ptune_ctx_params *p)
+{
+    if (!p) return;
+    memset(p, 0, sizeof *p);
+    p->struct_size = sizeof *p;
+    p->max_tokens = PT_DEFAULT_MAX_TOKENS;
+    p->logits = PTUNE_LOGITS_NONE;
+}
+
+PTUNE_API void ptune_ctx_free(ptune_ctx *c)
+{
+    if (!c) return;
+    pt_pool_free(c->pool);
+    float *bufs[] = {c->x, c->x_mid, c->h, c->qkv, c->att, c->ff, c->ff_act, c->head_in, c->head_out, c->att_scratch};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) pt_free_aligned(bufs[i]);
+    free(c->alibi_slopes);
+    free(c->rope_cos);
+    free(c->rope_sin);
+    free(c->row_pos);
+    free(c->row_token);
+    free(c->row_target);
+    free(c->row_logprob);
+    free(c->seq_row0);
+    free(c->seq_logit_row0);
+    free(c->logits);
+    free(c);
+}
+
+static float *alloc_rows(size_t rows, size_t cols, const char *what)
+{
+    size_t n;
+    if (!pt_mul_size(rows, cols, &n) || !pt_mul_size(n, sizeof(float), &n)) {
+        pt_fail(PTUNE_E_NOMEM, "size overflow allocating %s", what);
+        return NULL;
+    }
+    return pt_malloc_aligned(n, what);
+}
+
+ptune_status pt_ctx_reserve_seqs(struct ptune_ctx *c, int32_t n_seq)
+{
+    if (n_seq <= c->seq_cap) return PTUNE_OK;
+    int32_t *a = realloc(c->seq_row0, sizeof(int32_t) * ((size_t)n_seq + 1));
+    if (!a) return pt_fail(PTUNE_E_NOMEM, "out of memory for %d sequences", n_seq);
+    c->seq_row0 = a;
+    int32_t *b = realloc(c->seq_logit_row0, sizeof(int32_t) * ((size_t)n_seq + 1));
+    if (!b) return pt_fail(PTUNE_E_NOMEM, "out of memory for %d sequences", n_seq);
+    c->seq_logit_row0 = b;
+    c->seq_cap = n_seq;
+    return PTUNE_OK;
+}
+
+PTUNE_API ptune_status ptune_ctx_new(const ptune_model *m, const ptune_ctx_params *p, ptune_ctx **out)
+{
+    if (!out) return pt_fail(PTUNE_E_INVALID_ARG, "ptune_ctx_new: out is NULL");
+    *out = NULL;
+    if (!m) return pt_fail(PTUNE_E_INVALID_ARG, "ptune_ctx_new: model is NULL");
+    ptune_ctx_params d;
+    ptune_ctx_params_init(&d);
+    if (p) {
+        if (p->struct_size < sizeof(uint32_t) || p->struct_size > sizeof d)
+            return pt_fail(PTUNE_E_INVALID_ARG, "ptune_ctx_new: params.struct_size is %u; call ptune_ctx_params_init()",
+                           p->struct_size);
+        memcpy(&d, p, p->struct_size);
+    }
+    if (d.max_tokens == 0) d.max_tokens = PT_DEFAULT_MAX_TOKENS;
+    if (d.max_tokens < 0 || d.max_tokens > (1 << 24))
+        return pt_fail(PTUNE_E_INVALID_ARG, "ptune_ctx_new: max_tokens = %d is out of range", d.max_tokens);
+    if (d.logits < PTUNE_LOGITS_NONE || d.logits > PTUNE_LOGITS_ALL)
+        return pt_fail(PTUNE_E_INVALID_ARG, "ptune_ctx_new: unknown logits mode %d", d.logits);
+    if (d.n_threads < 0) return pt_fail(PTUNE_E_INVALID_ARG, "ptune_ctx_new: n_threads = %d", d.n_threads);
+
+    ptune_ctx *c = pt_calloc(1, sizeof *c, "context");
+    if (!c) return PTUNE_E_NOMEM;
+    c->m = m;
+    c->max_tokens = d.max_tokens;
+    c->logits_mode = d.logits;
+    const pt_hparams *h = &m->hp;
+    size_t N = (size_t)d.max_tokens, D = (size_t)h->n_embd, F = (size_t)h->n_ff;
+    size_t up_rows = m->arch->ffn == PT_FFN_SWIGLU ? 2 * F : F;
+    ptune_status s = pt_pool_new(d.n_threads, &c->pool);
+    if (!s &&
+        (!(c->x = alloc_rows(N, D, "residual stream")) || !(c->x_mid = alloc_rows(N, D, "residual stream")) ||
+         !(c->h = alloc_rows(N, D, "normalised activations")) ||
+         !(c->qkv = alloc_rows(N, (size_t)pt_hp_qkv_dim(h), "q/k/v activations")) ||
+         !(c->att = alloc_rows(N, (size_t)pt_hp_q_dim(h), "attention output")) ||
+         !(c->ff = alloc_rows(N, up_rows, "ffn activations")) || !(c->ff_act = alloc_rows(N, F, "ffn activations")) ||
+         !(c->head_in = alloc_rows(PT_HEAD_CHUNK, D, "LM head input")) ||
+         !(c->head_out = alloc_rows(PT_HEAD_CHUNK, (size_t)h->n_vocab, "LM head logits block")) ||
+         !(c->row_pos = pt_malloc_array(N, sizeof(int32_t), "row positions")) ||
+         !(c->row_token = pt_malloc_array(N, sizeof(int32_t), "row tokens")) ||
+         !(c->row_target = pt_malloc_array(N, sizeof(int32_t), "row targets")) ||
+         !(c->row_logprob = pt_malloc_array(N, sizeof(float), "row log-probabilities"))))
+        s = PTUNE_E_NOMEM;
+    if (!s) s = pt_ctx_reserve_seqs(c, 8);
+    if (!s && m->arch->pos == PT_POS_ROPE) {
+        /* positions never exceed a batch's rows, nor the model's context */
+        size_t n_pos = h->n_ctx > 0 && (size_t)h->n_ctx < N ? (size_t)h->n_ctx : N;
+        size_t n = n_pos * (size_t)(h->n_rot / 2);
+        if (!(c->rope_cos = pt_malloc_array(n, sizeof(float), "RoPE cos table")) ||
+            !(c->rope_sin = pt_malloc_array(n, sizeof(float), "RoPE sin table")))
+            s = PTUNE_E_NOMEM;
+        else
+            pt_rope_tables(c->rope_cos, c->rope_sin, (int)n_pos, h->n_rot, h->rope_theta);
+    }
+    if (!s && m->arch->pos == PT_POS_ALIBI) {
+        if (!(c->alibi_slopes = pt_malloc_array((size_t)h->n_head, sizeof(float), "ALiBi slopes"))) s = PTUNE_E_NOMEM;
+        else pt_alibi_slopes(c->alibi_slopes, h->n_head);
+    }
+    if (s) {
+        ptune_ctx_free(c);
+        return s;
+    }
+    *out = c;
+    return PTUNE_OK;
+}

@@ -1,0 +1,431 @@
+/* The transformer forward pass over a ragged batch with an optional soft prompt: one block
+ * implementation driven by the architecture description, the fused chunked LM head that
+ * yields target log-probabilities (and kept logits), and the loss/logits accessors. */
+#include "core/alloc.h"
+#include "core/error.h"
+#include "kernels/activation.h"
+#include "kernels/attention.h"
+#include "kernels/matmul.h"
+#include "kernels/norm.h"
+#include "kernels/rope.h"
+#include "kernels/softmax_xent.h"
+#include "tuning/ctx.h"
+#include "tuning/prompt.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- parallel row ranges ------------------------------------------------------------------ */
+
+typedef void (*row_range_fn)(ptune_ctx *c, int r0, int r1, const void *job);
+
+typedef struct rows_job {
+    ptune_ctx *c;
+    row_range_fn fn;
+    const void *job;
+    int n_rows, n_tasks;
+} rows_job;
+
+static void rows_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const rows_job *j = arg;
+    int b, e;
+    pt_split_range(j->n_rows, j->n_tasks, task, &b, &e);
+    if (b < e) j->fn(j->c, b, e, j->job);
+}
+
+/* Runs fn over [0, n_rows) split across the context's threads. */
+static void parallel_rows(ptune_ctx *c, int n_rows, row_range_fn fn, const void *job)
+{
+    int n_tasks = pt_pool_n_threads(c->pool);
+    if (n_tasks > n_rows) n_tasks = n_rows;
+    rows_job j = {c, fn, job, n_rows, n_tasks};
+    pt_pool_run(c->pool, n_tasks, rows_task, &j);
+}
+
+/* ---- row kernels -------------------------------------------------------------------------- */
+
+static void embed_rows(ptune_ctx *c, int r0, int r1, const void *job)
+{
+    const ptune_prompt *prompt = job;
+    const ptune_model *m = c->m;
+    const int D = m->hp.n_embd;
+    const float *tok = m->global[PT_SLOT_TOK_EMBD], *pos = m->global[PT_SLOT_POS_EMBD];
+    for (int r = r0; r < r1; r++) {
+        float *x = c->x + (size_t)r * D;
+        int32_t id = c->row_token[r];
+        const float *src = id >= 0 ? tok + (size_t)id * D : prompt->values + (size_t)c->row_pos[r] * D;
+        memcpy(x, src, sizeof(float) * (size_t)D);
+        if (pos) {
+            const float *p = pos + (size_t)c->row_pos[r] * D;
+            for (int i = 0; i < D; i++) x[i] += p[i];
+        }
+    }
+}
+
+typedef struct norm_job {
+    float *out;
+    const float *in;
+    const float *w, *b;
+} norm_job;
+
+static void norm_rows(ptune_ctx *c, int r0, int r1, const void *job)
+{
+    const norm_job *j = job;
+    const int D = c->m->hp.n_embd;
+    const size_t off = (size_t)r0 * D;
+    if (c->m->arch->norm == PT_NORM_RMSNORM)
+        pt_rmsnorm_forward(j->out + off, NULL, j->in + off, j->w, r1 - r0, D, c->m->hp.norm_eps);
+    else
+        pt_layernorm_forward(j->out + off, NULL, NULL, j->in + off, j->w, j->b, r1 - r0, D, c->m->hp.norm_eps);
+}
+
+static void apply_norm(ptune_ctx *c, float *out, const float *in, const float *w, const float *b)
+{
+    norm_job j = {out, in, w, b};
+    parallel_rows(c, c->n_rows, norm_rows, &j);
+}
+
+/* out[r] = base[r] (or 0) + bias (or 0), preparing an sgemm with beta = 1. */
+typedef struct fill_job {
+    float *out;
+    const float *base;
+    const float *bias;
+    int cols;
+} fill_job;
+
+static void fill_rows(ptune_ctx *c, int r0, int r1, const void *job)
+{
+    (void)c;
+    const fill_job *j = job;
+    pt_rows_fill_bias(j->out, j->cols, j->bias, r0, r1, j->cols);
+    if (!j->base) return;
+    for (int r = r0; r < r1; r++) {
+        float *o = j->out + (size_t)r * j->cols;
+        const float *b = j->base + (size_t)r * j->cols;
+        for (int i = 0; i < j->cols; i++) o[i] += b[i];
+    }
+}
+
+/* out[N, n_out] = base + bias + in[N, n_in] · Wᵀ */
+static void linear(ptune_ctx *c, float *out, const float *base, const float *in, const float *w, const float *bias,
+                   int n_in, int n_out)
+{
+    fill_job j = {out, base, bias, n_out};
+    parallel_rows(c, c->n_rows, fill_rows, &j);
+    pt_matmul_xwt(out, n_out, in, n_in, w, n_in, c->n_rows, n_out, n_in, 1.0f, 1.0f);
+}
+
+static void rope_rows(ptune_ctx *c, int r0, int r1, const void *job)
+{
+    (void)job;
+    const ptune_model *m = c->m;
+    const pt_hparams *h = &m->hp;
+    const int half = h->n_rot / 2, qkv_dim = pt_hp_qkv_dim(h), q_dim = pt_hp_q_dim(h);
+    for (int r = r0; r < r1; r++) {
+        float *row = c->qkv + (size_t)r * qkv_dim;
+        const float *cs = c->rope_cos + (size_t)c->row_pos[r] * half;
+        const float *sn = c->rope_sin + (size_t)c->row_pos[r] * half;
+        pt_rope_forward(row, h->n_head, h->head_dim, h->n_rot, cs, sn);
+        pt_rope_forward(row + q_dim, h->n_head_kv, h->head_dim, h->n_rot, cs, sn);
+    }
+}
+
+static void ffn_act_rows(ptune_ctx *c, int r0, int r1, const void *job)
+{
+    (void)job;
+    const int F = c->m->hp.n_ff;
+    if (c->m->arch->ffn == PT_FFN_SWIGLU)
+        pt_swiglu_forward(c->ff_act + (size_t)r0 * F, c->ff + (size_t)r0 * 2 * F, r1 - r0, F);
+    else
+        pt_gelu_tanh_forward(c->ff_act + (size_t)r0 * F, c->ff + (size_t)r0 * F, (long)(r1 - r0) * F);
+}
+
+/* ---- attention: one task per (sequence, head) --------------------------------------------- */
+
+typedef struct attn_job {
+    ptune_ctx *c;
+    size_t scratch_stride;
+} attn_job;
+
+static void attn_task(void *arg, int task, int thread)
+{
+    const attn_job *j = arg;
+    ptune_ctx *c = j->c;
+    const ptune_model *m = c->m;
+    const pt_hparams *h = &m->hp;
+    const int nh = h->n_head, hd = h->head_dim, group = h->n_head / h->n_head_kv;
+    const int seq = task / nh, head = task % nh, kvh = head / group;
+    const int qkv_dim = pt_hp_qkv_dim(h), q_dim = pt_hp_q_dim(h), kv_dim = pt_hp_kv_dim(h);
+    const int row0 = c->seq_row0[seq], T = c->seq_row0[seq + 1] - row0;
+    const float *base = c->qkv + (size_t)row0 * qkv_dim;
+    pt_attention_forward(c->att + (size_t)row0 * q_dim + (size_t)head * hd, q_dim,
+                         c->att_scratch + (size_t)thread * j->scratch_stride, base + (size_t)head * hd,
+                         base + q_dim + (size_t)kvh * hd, base + q_dim + kv_dim + (size_t)kvh * hd, qkv_dim, T, hd,
+                         1.0f / sqrtf((float)hd), c->alibi_slopes ? c->alibi_slopes[head] : 0.0f);
+}
+
+static ptune_status ensure_attention_scratch(ptune_ctx *c, int longest)
+{
+    size_t per = (size_t)longest * (size_t)longest, need;
+    if (!pt_mul_size(per, (size_t)pt_pool_n_threads(c->pool), &need))
+        return pt_fail(PTUNE_E_NOMEM, "attention scratch size overflows");
+    if (need <= c->att_scratch_floats) return PTUNE_OK;
+    float *p = pt_malloc_aligned(need * sizeof(float), "attention scratch");
+    if (!p) return PTUNE_E_NOMEM;
+    pt_free_aligned(c->att_scratch);
+    c->att_scratch = p;
+    c->att_scratch_floats = need;
+    return PTUNE_OK;
+}
+
+/* ---- one transformer block ---------------------------------------------------------------- */
+
+static void block_forward(ptune_ctx *c, int l, size_t scratch_stride)
+{
+    const ptune_model *m = c->m;
+    const pt_hparams *h = &m->hp;
+    const int D = h->n_embd, F = h->n_ff, q_dim = pt_hp_q_dim(h), qkv_dim = pt_hp_qkv_dim(h);
+    const int up_rows = m->arch->ffn == PT_FFN_SWIGLU ? 2 * F : F;
+
+    apply_norm(c, c->h, c->x, pt_layer_w(m, l, PT_SLOT_ATTN_NORM_W), pt_layer_w(m, l, PT_SLOT_ATTN_NORM_B));
+    linear(c, c->qkv, NULL, c->h, pt_layer_w(m, l, PT_SLOT_QKV), pt_layer_w(m, l, PT_SLOT_QKV_B), D, qkv_dim);
+    if (m->arch->pos == PT_POS_ROPE) parallel_rows(c, c->n_rows, rope_rows, NULL);
+    attn_job aj = {c, scratch_stride};
+    pt_pool_run(c->pool, c->n_seq * h->n_head, attn_task, &aj);
+    linear(c, c->x_mid, c->x, c->att, pt_layer_w(m, l, PT_SLOT_ATTN_OUT), pt_layer_w(m, l, PT_SLOT_ATTN_OUT_B), q_dim, D);
+
+    apply_norm(c, c->h, c->x_mid, pt_layer_w(m, l, PT_SLOT_FFN_NORM_W), pt_layer_w(m, l, PT_SLOT_FFN_NORM_B));
+    linear(c, c->ff, NULL, c->h, pt_layer_w(m, l, PT_SLOT_FFN_UP), pt_layer_w(m, l, PT_SLOT_FFN_UP_B), D, up_rows);
+    parallel_rows(c, c->n_rows, ffn_act_rows, NULL);
+    linear(c, c->x, c->x_mid, c->ff_act, pt_layer_w(m, l, PT_SLOT_FFN_DOWN), pt_layer_w(m, l, PT_SLOT_FFN_DOWN_B), F, D);
+}
+
+/* ---- LM head: blocks of rows × the whole vocabulary ---------------------------------------- */
+
+typedef struct head_job {
+    const int32_t *rows;   /* the block's row indices */
+    int n;
+} head_job;
+
+static bool keeps_row(const ptune_ctx *c, int r, int seq)
+{
+    if (c->logits_mode == PTUNE_LOGITS_ALL) return true;
+    return c->logits_mode == PTUNE_LOGITS_LAST && r == c->seq_row0[seq + 1] - 1;
+}
+
+static int row_seq(const ptune_ctx *c, int r)
+{
+    int lo = 0, hi = c->n_seq - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (c->seq_row0[mid] <= r) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
+static void head_rows(ptune_ctx *c, int i0, int i1, const void *job)
+{
+    const head_job *j = job;
+    const int V = c->m->hp.n_vocab;
+    for (int i = i0; i < i1; i++) {
+        const int r = j->rows[i];
+        const float *logits = c->head_out + (size_t)i * V;
+        const int seq = row_seq(c, r);
+        if (keeps_row(c, r, seq)) {
+            size_t dst = c->logits_mode == PTUNE_LOGITS_ALL ? (size_t)r : (size_t)seq;
+            memcpy(c->logits + dst * V, logits, sizeof(float) * (size_t)V);
+        }
+        const int32_t t = c->row_target[r];
+        if (t != PT_IGNORE_INDEX) c->row_logprob[r] = (float)((double)logits[t] - pt_logsumexp(logits, V));
+    }
+}
+
+static ptune_status ensure_logits(ptune_ctx *c)
+{
+    size_t rows = c->logits_mode == PTUNE_LOGITS_ALL ? (size_t)c->n_rows
+                  : c->logits_mode == PTUNE_LOGITS_LAST ? (size_t)c->n_seq : 0;
+    for (int s = 0; s <= c->n_seq; s++)
+        c->seq_logit_row0[s] = c->logits_mode == PTUNE_LOGITS_ALL ? c->seq_row0[s] : s;
+    if (rows <= c->logits_cap_rows) return PTUNE_OK;
+    size_t n;
+    if (!pt_mul_size(rows, (size_t)c->m->hp.n_vocab, &n)) return pt_fail(PTUNE_E_NOMEM, "logits size overflows");
+    float *p = pt_malloc_array(n, sizeof(float), "kept logits");
+    if (!p) return PTUNE_E_NOMEM;
+    free(c->logits);
+    c->logits = p;
+    c->logits_cap_rows = rows;
+    return PTUNE_OK;
+}
+
+static void lm_head(ptune_ctx *c)
+{
+    const ptune_model *m = c->m;
+    const int D = m->hp.n_embd, V = m->hp.n_vocab;
+    const float *w = m->global[PT_SLOT_OUTPUT];
+    int32_t rows[PT_HEAD_CHUNK];
+    int n = 0;
+    for (int s = 0; s < c->n_seq; s++) {
+        for (int r = c->seq_row0[s]; r < c->seq_row0[s + 1]; r++) {
+            if (c->row_target[r] == PT_IGNORE_INDEX && !keeps_row(c, r, s)) continue;
+            memcpy(c->head_in + (size_t)n * D, c->h + (size_t)r * D, sizeof(float) * (size_t)D);
+            rows[n++] = r;
+            bool last = s == c->n_seq - 1 && r == c->seq_row0[s + 1] - 1;
+            if (n == PT_HEAD_CHUNK || last) {
+                pt_matmul_xwt(c->head_out, V, c->head_in, D, w, D, n, V, D, 1.0f, 0.0f);
+                head_job j = {rows, n};
+                parallel_rows(c, n, head_rows, &j);
+                n = 0;
+            }
+        }
+    }
+    if (n > 0) {
+        pt_matmul_xwt(c->head_out, V, c->head_in, D, w, D, n, V, D, 1.0f, 0.0f);
+        head_job j = {rows, n};
+        parallel_rows(c, n, head_rows, &j);
+    }
+}
+
+/* ---- batch validation and row bookkeeping -------------------------------------------------- */
+
+static ptune_status setup_batch(ptune_ctx *c, const ptune_prompt *prompt, const ptune_batch *b, int *longest)
+{
+    const pt_hparams *h = &c->m->hp;
+    if (!b || b->n_seq <= 0 || !b->ids || !b->len)
+        return pt_fail(PTUNE_E_INVALID_ARG, "ptune_forward: the batch needs n_seq > 0, ids and len");
+    if (prompt && prompt->n_embd != h->n_embd)
+        return pt_fail(PTUNE_E_INVALID_ARG, "ptune_forward: the prompt is %d wide, the model's hidden size is %d",
+                       prompt->n_embd, h->n_embd);
+    const int nv = prompt ? prompt->n_virtual : 0;
+    int64_t total = 0;
+    *longest = 0;
+    for (int s = 0; s < b->n_seq; s++) {
+        if (b->len[s] <= 0 || !b->ids[s])
+            return pt_fail(PTUNE_E_INVALID_ARG, "ptune_forward: sequence %d has length %d or no ids", s, b->len[s]);
+        int64_t rows = (int64_t)nv + b->len[s];
+        int64_t limit = h->n_ctx;
+        if (limit > 0 && rows > limit)
+            return pt_fail(PTUNE_E_CAPACITY, "ptune_forward: sequence %d needs %lld positions (%d virtual + %d tokens), "
+                           "the model's context is %lld", s, (long long)rows, nv, b->len[s], (long long)limit);
+        if (h->sliding_window > 0 && rows > h->sliding_window)
+            return pt_fail(PTUNE_E_UNSUPPORTED, "ptune_forward: sequence %d has %lld positions, beyond the model's "
+                           "sliding attention window of %d (not supported)", s, (long long)rows, h->sliding_window);
+        total += rows;
+        if (rows > *longest) *longest = (int)rows;
+        for (int i = 0; i < b->len[s]; i++) {
+            int32_t id = b->ids[s][i];
+            if (id < 0 || id >= h->n_vocab)
+                return pt_fail(PTUNE_E_INVALID_ARG, "ptune_forward: sequence %d, token %d: id %d outside the vocabulary [0, %d)",
+                               s, i, id, h->n_vocab);
+            if (b->labels && b->labels[s]) {
+                int32_t lab = b->labels[s][i];
+                if (lab != PT_IGNORE_INDEX && (lab < 0 || lab >= h->n_vocab))
+                    return pt_fail(PTUNE_E_INVALID_ARG, "ptune_forward: sequence %d, label %d: %d is neither -100 nor in [0, %d)",
+                                   s, i, lab, h->n_vocab);
+            }
+        }
+    }
+    if (total > c->max_tokens)
+        return pt_fail(PTUNE_E_CAPACITY, "ptune_forward: the batch has %lld rows (virtual rows included); the context holds %d",
+                       (long long)total, c->max_tokens);
+    ptune_status st = pt_ctx_reserve_seqs(c, b->n_seq);
+    if (st) return st;
+
+    c->n_seq = b->n_seq;
+    c->n_virtual = nv;
+    c->n_rows = (int32_t)total;
+    int r = 0;
+    for (int s = 0; s < b->n_seq; s++) {
+        c->seq_row0[s] = r;
+        const int32_t *labels = b->labels && b->labels[s] ? b->labels[s] : b->ids[s];
+        const int rows = nv + b->len[s];
+        for (int p = 0; p < rows; p++, r++) {
+            c->row_pos[r] = p;
+            c->row_token[r] = p < nv ? -1 : b->ids[s][p - nv];
+            /* HF's shifted loss: row p predicts full_labels[p + 1], full_labels = [-100]*nv ++ labels */
+            int next = p + 1 - nv;
+            c->row_target[r] = (next >= 0 && next < b->len[s]) ? labels[next] : PT_IGNORE_INDEX;
+            c->row_logprob[r] = 0.0f;
+        }
+    }
+    c->seq_row0[b->n_seq] = r;
+    return PTUNE_OK;
+}
+
+/* ---- public entry points ------------------------------------------------------------------- */
+
+PTUNE_API ptune_status ptune_forward(ptune_ctx *c, const ptune_prompt *prompt, const ptune_batch *b)
+{
+    if (!c) return pt_fail(PTUNE_E_INVALID_ARG, "ptune_forward: context is NULL");
+    c->have_result = false;
+    int longest = 0;
+    ptune_status s = setup_batch(c, prompt, b, &longest);
+    if (!s) s = ensure_attention_scratch(c, longest);
+    if (!s) s = ensure_logits(c);
+    if (s) return s;
+
+    const ptune_model *m = c->m;
+    parallel_rows(c, c->n_rows, embed_rows, prompt);
+    if (m->arch->emb_norm)
+        apply_norm(c, c->x, c->x, m->global[PT_SLOT_EMB_NORM_W], m->global[PT_SLOT_EMB_NORM_B]);
+    for (int l = 0; l < m->hp.n_layer; l++) block_forward(c, l, (size_t)longest * (size_t)longest);
+    apply_norm(c, c->h, c->x, m->global[PT_SLOT_OUT_NORM_W], m->global[PT_SLOT_OUT_NORM_B]);
+    lm_head(c);
+
+    double sum = 0.0;
+    int64_t n = 0;
+    for (int r = 0; r < c->n_rows; r++) {
+        if (c->row_target[r] == PT_IGNORE_INDEX) continue;
+        sum -= c->row_logprob[r];
+        n++;
+    }
+    if (!isfinite(sum))
+        return pt_fail(PTUNE_E_NUMERIC, "ptune_forward: the log-likelihood is not finite (NaN/Inf in the prompt or activations)");
+    c->nll_sum = sum;
+    c->n_counted = n;
+    c->have_result = true;
+    return PTUNE_OK;
+}
+
+PTUNE_API ptune_status ptune_loss(ptune_ctx *c, double *loss, int64_t *n_counted)
+{
+    if (!c || !loss) return pt_fail(PTUNE_E_INVALID_ARG, "ptune_loss: context and loss are required");
+    if (!c->have_result) return pt_fail(PTUNE_E_STATE, "ptune_loss: no successful forward pass yet");
+    if (c->n_counted == 0) return pt_fail(PTUNE_E_STATE, "ptune_loss: the batch has no counted target (all labels -100?)");
+    *loss = c->nll_sum / (double)c->n_counted;
+    if (n_counted) *n_counted = c->n_counted;
+    return PTUNE_OK;
+}
+
+PTUNE_API ptune_status ptune_token_logprobs(ptune_ctx *c, int32_t seq, float *out, int32_t cap, int32_t *n)
+{
+    if (!c || !n) return pt_fail(PTUNE_E_INVALID_ARG, "ptune_token_logprobs: context and n are required");
+    if (!c->have_result) return pt_fail(PTUNE_E_STATE, "ptune_token_logprobs: no successful forward pass yet");
+    if (seq < 0 || seq >= c->n_seq)
+        return pt_fail(PTUNE_E_INVALID_ARG, "ptune_token_logprobs: sequence %d outside [0, %d)", seq, c->n_seq);
+    int32_t count = 0;
+    for (int r = c->seq_row0[seq]; r < c->seq_row0[seq + 1]; r++) count += c->row_target[r] != PT_IGNORE_INDEX;
+    *n = count;
+    if (cap < count || (count > 0 && !out))
+        return pt_fail(PTUNE_E_BUFFER_TOO_SMALL, "ptune_token_logprobs: %d values needed, capacity %d", count, cap);
+    int32_t k = 0;
+    for (int r = c->seq_row0[seq]; r < c->seq_row0[seq + 1]; r++)
+        if (c->row_target[r] != PT_IGNORE_INDEX) out[k++] = c->row_logprob[r];
+    return PTUNE_OK;
+}
+
+PTUNE_API ptune_status ptune_logits(ptune_ctx *c, int32_t seq, const float **logits, int32_t *n_rows)
+{
+    if (!c || !logits || !n_rows) return pt_fail(PTUNE_E_INVALID_ARG, "ptune_logits: context, logits and n_rows are required");
+    if (!c->have_result) return pt_fail(PTUNE_E_STATE, "ptune_logits: no successful forward pass yet");
+    if (c->logits_mode == PTUNE_LOGITS_NONE)
+        return pt_fail(PTUNE_E_STATE, "ptune_logits: the context keeps no logits (ptune_ctx_params.logits is NONE)");
+    if (seq < 0 || seq >= c->n_seq)
+        return pt_fail(PTUNE_E_INVALID_ARG, "ptune_logits: sequence %d outside [0, %d)", seq, c->n_seq);
+    *logits = c->logits + (size_t)c->seq_logit_row0[seq] * (size_t)c->m->hp.n_vocab;
+    *n_rows = c->seq_logit_row0[seq + 1] - c->seq_logit_row0[seq];
+    return PTUNE_OK;
+}

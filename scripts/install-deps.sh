@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages libptune needs to build and test, when any is missing.
+# Runs apt-get as root (or through sudo); does nothing when everything is present.
+set -euo pipefail
+
+packages=(gcc g++ meson ninja-build pkg-config libopenblas-dev libjansson-dev libcmocka-dev libyaml-dev)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null; then
+    SUDO="sudo"
+else
+    echo "error: these packages are missing and I am not root: ${missing[*]}" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -1,0 +1,186 @@
+/* The `ptune` command end to end: `info` JSON, `score` log-probabilities against the fixture
+ * logits (with and without a soft prompt) and error exits. */
+#include "test_support.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#ifndef PT_PTUNE_EXE
+#error "PT_PTUNE_EXE must be defined by the build"
+#endif
+
+/* Runs `ptune ARGS` with stderr captured too; returns the exit code and the output. */
+static int run_ptune(const char *args, char **out)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", PT_PTUNE_EXE, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - 1 - n, p)) > 0) {
+        n += got;
+        if (n + 1 >= cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+    }
+    buf[n] = 0;
+    int status = pclose(p);
+    *out = buf;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_info(void **state)
+{
+    (void)state;
+    char args[2048], *out;
+    snprintf(args, sizeof args, "info '%s/fixtures/models/tiny-bloom-f16.gguf'", pt_test_shared());
+    assert_int_equal(run_ptune(args, &out), 0);
+    json_error_t e;
+    json_t *o = json_loads(out, 0, &e);
+    if (!o) fail_msg("not JSON: %s\n%s", e.text, out);
+    assert_string_equal(json_string_value(json_object_get(o, "architecture")), "bloom");
+    assert_int_equal(json_integer_value(json_object_get(o, "n_layer")), 4);
+    assert_int_equal(json_integer_value(json_object_get(o, "n_head_kv")), 6);
+    assert_int_equal(json_integer_value(json_object_get(o, "n_vocab")), 512);
+    assert_int_equal(json_integer_value(json_object_get(o, "n_params")), 289728);
+    assert_int_equal(json_integer_value(json_object_get(o, "bytes_in_memory")), 289728 * 4);
+    assert_string_equal(json_string_value(json_object_get(o, "dtype_on_disk")), "F16");
+    json_decref(o);
+    free(out);
+}
+
+static json_t *score(const char *args)
+{
+    char *out;
+    int rc = run_ptune(args, &out);
+    if (rc != 0) fail_msg("ptune %s exited %d:\n%s", args, rc, out);
+    json_error_t e;
+    json_t *o = json_loads(out, 0, &e);
+    if (!o) fail_msg("not JSON: %s\n%s", e.text, out);
+    free(out);
+    return o;
+}
+
+static char *ids_arg(const int32_t *ids, size_t n)
+{
+    char *s = malloc(16 * n + 1);
+    assert_non_null(s);
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) off += (size_t)sprintf(s + off, "%s%d", i ? "," : "", ids[i]);
+    return s;
+}
+
+/* Without a prompt: logprob[t] = logits_f64[t][ids[t+1]] - logsumexp(logits_f64[t]). */
+static void test_score_matches_reference_logits(void **state)
+{
+    (void)state;
+    char *case_path = pt_test_shared_path("fixtures/tiny-qwen2/forward_t7.safetensors");
+    pt_safetensors st;
+    assert_int_equal(pt_safetensors_open(case_path, &st), PTUNE_OK);
+    size_t n, nl;
+    int32_t *ids = pt_test_tensor_i32(&st, "input_ids", &n);
+    double *logits = pt_test_tensor_f64(&st, "logits_f64", &nl);
+    char *list = ids_arg(ids, n), args[4096];
+    snprintf(args, sizeof args, "score '%s/fixtures/models/tiny-qwen2' --ids %s", pt_test_shared(), list);
+    json_t *o = score(args);
+    assert_int_equal(json_integer_value(json_object_get(o, "n_tokens")), (long long)n - 1);
+    json_t *lp = json_object_get(o, "logprobs");
+    double mean = 0;
+    for (size_t t = 0; t + 1 < n; t++) {
+        const double *row = logits + t * 512;
+        double mx = row[0], s = 0;
+        for (int v = 1; v < 512; v++) mx = row[v] > mx ? row[v] : mx;
+        for (int v = 0; v < 512; v++) s += exp(row[v] - mx);
+        double want = row[ids[t + 1]] - (mx + log(s));
+        double got = json_real_value(json_array_get(lp, t));
+        if (fabs(got - want) > 1e-4) fail_msg("token %zu: %.6f vs %.6f", t, got, want);
+        mean -= want / (double)(n - 1);
+    }
+    assert_true(fabs(json_real_value(json_object_get(o, "nll")) - mean) < 1e-5);
+    json_decref(o);
+    free(list);
+    free(ids);
+    free(logits);
+    pt_safetensors_close(&st);
+    free(case_path);
+}
+
+/* With a prompt (a safetensors file with prompt_embeddings): every token is scored and the
+ * mean NLL is the fixture's PEFT loss (labels = ids in prompt_single). */
+static void test_score_with_prompt(void **state)
+{
+    (void)state;
+    char *case_path = pt_test_shared_path("fixtures/tiny-gpt2/prompt_single.safetensors");
+    pt_safetensors st;
+    assert_int_equal(pt_safetensors_open(case_path, &st), PTUNE_OK);
+    size_t n, one;
+    int32_t *ids = pt_test_tensor_i32(&st, "input_ids", &n);
+    int32_t *labels = pt_test_tensor_i32(&st, "labels", &n);
+    for (size_t i = 0; i < n; i++) assert_int_equal(ids[i], labels[i]);
+    double *loss = pt_test_tensor_f64(&st, "loss_f64", &one);
+    char *list = ids_arg(ids, n), args[4096];
+    snprintf(args, sizeof args, "score '%s/fixtures/models/tiny-gpt2.gguf' --ids %s --prompt '%s'", pt_test_shared(),
+             list, case_path);
+    json_t *o = score(args);
+    assert_int_equal(json_integer_value(json_object_get(o, "n_tokens")), (long long)n);
+    double nll = json_real_value(json_object_get(o, "nll"));
+    if (fabs(nll - loss[0]) > 1e-5) fail_msg("nll %.8f vs loss %.8f", nll, loss[0]);
+    json_decref(o);
+
+    /* a PEFT adapter directory is accepted too */
+    snprintf(args, sizeof args, "score '%s/fixtures/models/tiny-gpt2' --ids %s --prompt '%s/fixtures/tiny-gpt2/peft_adapter'",
+             pt_test_shared(), list, pt_test_shared());
+    o = score(args);
+    assert_int_equal(json_integer_value(json_object_get(o, "n_tokens")), (long long)n);
+    json_decref(o);
+    free(list);
+    free(ids);
+    free(labels);
+    free(loss);
+    pt_safetensors_close(&st);
+    free(case_path);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    char *out, args[2048];
+    assert_int_equal(run_ptune("info /nonexistent/model.gguf", &out), 1);
+    assert_non_null(strstr(out, "/nonexistent/model.gguf"));
+    free(out);
+    assert_int_equal(run_ptune("score", &out), 2);
+    free(out);
+    assert_int_equal(run_ptune("frobnicate", &out), 2);
+    free(out);
+    snprintf(args, sizeof args, "score '%s/fixtures/models/tiny-llama' --ids 1,2,9999", pt_test_shared());
+    assert_int_equal(run_ptune(args, &out), 1);
+    assert_non_null(strstr(out, "9999"));
+    free(out);
+    /* a prompt trained for another model (token_dim 72 vs hidden 64) */
+    snprintf(args, sizeof args, "score '%s/fixtures/models/tiny-llama' --ids 1,2 --prompt '%s/fixtures/tiny-bloom/peft_adapter'",
+             pt_test_shared(), pt_test_shared());
+    assert_int_equal(run_ptune(args, &out), 1);
+    assert_non_null(strstr(out, "72"));
+    free(out);
+}
+
+int main(void)
+{
+    pt_test_shared();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_info),
+        cmocka_unit_test(test_score_matches_reference_logits),
+        cmocka_unit_test(test_score_with_prompt),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

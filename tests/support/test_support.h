@@ -1,0 +1,39 @@
+/* Helpers shared by the test programs: locating ../shared (skip or fail), reading fixture
+ * tensors as doubles, building temporary files and directories. */
+#ifndef PT_TEST_SUPPORT_H
+#define PT_TEST_SUPPORT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "formats/safetensors.h"
+
+#define PT_TEST_SKIP 77
+
+/* Returns the shared/ directory (PTUNE_SHARED or <source root>/../shared). When it is
+ * missing: exits 77 (skip), or exits 1 when the CI environment variable is set. */
+const char *pt_test_shared(void);
+/* Returns a malloc'd "<shared>/<rel>" (never NULL; aborts the test on OOM). */
+char *pt_test_shared_path(const char *rel);
+
+/* Reads tensor `name` of an open safetensors file as doubles (F32/F64/I64/I32 accepted);
+ * returns a malloc'd array and the element count. Fails the test if absent. */
+double *pt_test_tensor_f64(const pt_safetensors *st, const char *name, size_t *n);
+/* Same, converted to int32 (for ids and labels). */
+int32_t *pt_test_tensor_i32(const pt_safetensors *st, const char *name, size_t *n);
+
+/* Creates a fresh temporary directory (malloc'd path); removed by pt_test_rmtree(). */
+char *pt_test_tmpdir(void);
+void pt_test_rmtree(const char *path);
+/* Writes `n` bytes to `path`; fails the test on error. */
+void pt_test_write_file(const char *path, const void *data, size_t n);
+/* Reads a whole file; fails the test on error. */
+unsigned char *pt_test_read_file(const char *path, size_t *n);
+
+/* Largest |a[i] - b[i]| over n elements. */
+double pt_test_max_abs_diff_fd(const float *a, const double *b, size_t n);
+
+#endif
