@@ -584,7 +584,7 @@ typedef struct report {
     const ptune_model *m;
     shape s;
     double generate_s, generator_rss_mib; /* < 0 when not generated */
-    double load_s, rss_after_load_mib, peak_rss_mib;
+    double load_s, rss_after_load_mib, rss_after_forward_mib, peak_rss_mib;
     double loadavg_start, loadavg_end;
     case_result cases[N_CASES];
     gemm_timing gemm[3];
@@ -608,8 +608,9 @@ static void print_table(const report *rp)
         printf("generate  %.2f s in a child process (peak RSS %.0f MiB)%s%s\n", rp->generate_s, rp->generator_rss_mib,
                rp->o->keep ? ", kept in " : "", rp->o->keep ? rp->o->keep : "");
     printf("load      %.2f s (ptune_model_load)\n", rp->load_s);
-    printf("memory    peak RSS %.1f MiB (load + forward), RSS after load %.1f MiB, weights %.1f MiB\n\n",
-           rp->peak_rss_mib, rp->rss_after_load_mib, wmib);
+    printf("memory    peak RSS %.1f MiB (load + forward); RSS after load %.1f MiB, after the forward cases %.1f MiB;\n"
+           "          weights %.1f MiB\n\n",
+           rp->peak_rss_mib, rp->rss_after_load_mib, rp->rss_after_forward_mib, wmib);
 
     printf("%-22s %6s %6s %5s %10s %9s %9s %8s %8s %10s %7s %4s %7s\n", "case (forward only)", "tokens", "rows",
            "iters", "median ms", "tokens/s", "rows/s", "GFLOP", "GFLOP/s", "sgemm-est", "head %", "cpu", "loss");
@@ -705,6 +706,7 @@ static void print_json(const report *rp)
                         rp->generate_s >= 0 ? json_real(rp->generator_rss_mib) : json_null());
     json_object_set_new(root, "load_s", json_real(rp->load_s));
     json_object_set_new(root, "rss_after_load_mib", json_real(rp->rss_after_load_mib));
+    json_object_set_new(root, "rss_after_forward_mib", json_real(rp->rss_after_forward_mib));
     json_object_set_new(root, "peak_rss_mib", json_real(rp->peak_rss_mib));
     json_object_set_new(root, "weight_mib", json_real((double)ptune_model_weight_bytes(m) / (1024.0 * 1024.0)));
     json_t *cases = json_array();
@@ -806,6 +808,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < N_CASES; i++) run_case(&k_cases[i], &o, m, ctx, &rp.s, &rp.cases[i]);
     /* sampled before the sgemm timings below allocate their own (large) operands */
     rp.peak_rss_mib = peak_rss_mib(RUSAGE_SELF);
+    rp.rss_after_forward_mib = current_rss_mib();
 
     /* 3. cblas_sgemm alone: the same calls as each case, and the shapes that dominate GPT-2 */
     if (!o.json) fprintf(stderr, "timing cblas_sgemm ...\n");

@@ -10,7 +10,8 @@
 static const char usage[] =
     "usage: ptune score MODEL (--ids 1,2,3 | --text T) [--prompt FILE|DIR] [--threads N]\n"
     "  Without a prompt every token but the first is scored; with a soft prompt (a PEFT adapter\n"
-    "  directory or a safetensors file holding prompt_embeddings) every input token is.";
+    "  directory or a safetensors file holding prompt_embeddings) every input token is.\n"
+    "  --text is tokenized with the model's tokenizer, special tokens (e.g. BOS) included.";
 
 typedef struct score_args {
     const char *model, *ids, *text, *prompt;
@@ -68,15 +69,24 @@ static int print_result(ptune_ctx *c)
     return 0;
 }
 
+/* The text's ids with the model's special tokens (e.g. BOS), as HF tokenizers give them. */
+static ptune_status tokenize_text(const ptune_model *m, const char *text, int32_t **ids, int32_t *n)
+{
+    int32_t need = 0;
+    ptune_status s = ptune_tokenize(m, text, strlen(text), true, NULL, 0, &need);
+    if (s != PTUNE_OK && s != PTUNE_E_BUFFER_TOO_SMALL) return s;
+    *ids = malloc(sizeof(int32_t) * (size_t)(need ? need : 1));
+    if (!*ids) return PTUNE_E_NOMEM;
+    return ptune_tokenize(m, text, strlen(text), true, *ids, need, n);
+}
+
 int pt_cmd_score(int argc, char **argv)
 {
     score_args a;
     int rc = parse(argc, argv, &a);
     if (rc) return rc;
-    if (a.text)
-        return pt_cli_usage_error("--text needs a tokenizer, which this build does not have yet; pass token ids with --ids");
     int32_t *ids = NULL, n_ids = 0;
-    if (pt_cli_parse_ids(a.ids, &ids, &n_ids)) return 2;
+    if (a.ids && pt_cli_parse_ids(a.ids, &ids, &n_ids)) return 2;
 
     ptune_model *m = NULL;
     ptune_prompt *prompt = NULL;
@@ -84,6 +94,10 @@ int pt_cmd_score(int argc, char **argv)
     ptune_status s = ptune_model_load(a.model, NULL, &m);
     if (s) {
         rc = pt_cli_fail("loading model", s);
+        goto done;
+    }
+    if (a.text && (s = tokenize_text(m, a.text, &ids, &n_ids))) {
+        rc = pt_cli_fail("tokenizing --text", s);
         goto done;
     }
     if (a.prompt && (s = ptune_prompt_load(m, a.prompt, &prompt))) {

@@ -8,7 +8,12 @@ static const char usage[] =
     "usage: ptune COMMAND [ARGS]\n"
     "commands:\n"
     "  info MODEL                          architecture, sizes and memory use as JSON\n"
-    "  score MODEL --ids 1,2,3 [--prompt P] log-probabilities and mean NLL as JSON\n"
+    "  score MODEL (--ids 1,2,3 | --text T) [--prompt P]\n"
+    "                                      log-probabilities and mean NLL as JSON\n"
+    "  tokenize TOKENIZER [--special] [--text T | --file F | --jsonl]\n"
+    "                                      token ids as JSON (stdin by default)\n"
+    "  detokenize TOKENIZER [--skip-special] (--ids 1,2,3 | --jsonl)\n"
+    "                                      text from token ids\n"
     "  version                             library version\n"
     "MODEL is a GGUF file or a Hugging Face model directory.";
 
@@ -20,6 +25,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "info")) return pt_cmd_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "score")) return pt_cmd_score(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "tokenize")) return pt_cmd_tokenize(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "detokenize")) return pt_cmd_detokenize(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("ptune %s\n", ptune_version_string());
         return 0;

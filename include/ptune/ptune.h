@@ -170,6 +170,81 @@ PTUNE_API int32_t ptune_model_bos_id(const ptune_model *m);
 PTUNE_API int32_t ptune_model_eos_id(const ptune_model *m);
 
 /* ---------------------------------------------------------------------------------------
+ * Tokenizers
+ *
+ * Token ids identical to Hugging Face `tokenizers` for tokenizer.json files (BPE models,
+ * byte-level and SentencePiece-style) and to llama.cpp for GGUF vocabularies. A tokenizer is
+ * read-only once loaded and may be used by any number of threads at once.
+ * ------------------------------------------------------------------------------------- */
+typedef struct ptune_tokenizer ptune_tokenizer;
+
+/** Loads a tokenizer on its own. `path` is a tokenizer.json file, a directory holding
+ *  tokenizer.json (a model directory or a tokenizer-only one), or a GGUF file with an embedded
+ *  vocabulary.
+ *  @return PTUNE_OK; PTUNE_E_IO; PTUNE_E_FORMAT (bad JSON, bad vocabulary or merges, naming the
+ *  file and field); PTUNE_E_UNSUPPORTED (a component this library does not implement, named);
+ *  PTUNE_E_NOMEM. */
+PTUNE_API ptune_status ptune_tokenizer_load(const char *path, ptune_tokenizer **out);
+/** Frees a tokenizer from ptune_tokenizer_load (never the one owned by a model). NULL is a no-op. */
+PTUNE_API void ptune_tokenizer_free(ptune_tokenizer *t);
+
+/** The tokenizer a model was loaded with (tokenizer.json of an HF directory, or the GGUF
+ *  vocabulary), owned by the model; NULL when the model came without one. */
+PTUNE_API const ptune_tokenizer *ptune_model_tokenizer(const ptune_model *m);
+
+/** Encodes `len` bytes of UTF-8 text. With add_special the tokenizer's post-processor adds
+ *  its special tokens (e.g. BOS). Two-call pattern: when `cap` is too small the call returns
+ *  PTUNE_E_BUFFER_TOO_SMALL and writes the needed count to *n_ids (ids may be NULL then).
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (invalid UTF-8: the message gives the byte offset —
+ *  HF tokenizers only accept valid Unicode strings, so such input is rejected, not repaired);
+ *  PTUNE_E_BUFFER_TOO_SMALL; PTUNE_E_NOMEM. */
+PTUNE_API ptune_status ptune_tokenizer_encode(const ptune_tokenizer *t, const char *text, size_t len,
+                                              bool add_special, int32_t *ids, int32_t cap, int32_t *n_ids);
+
+/** Decodes ids to UTF-8 text (not NUL-terminated unless room remains; *len excludes the NUL).
+ *  skip_special drops special tokens. Two-call pattern on `cap` as above.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (an id outside the vocabulary);
+ *  PTUNE_E_BUFFER_TOO_SMALL; PTUNE_E_NOMEM. */
+PTUNE_API ptune_status ptune_tokenizer_decode(const ptune_tokenizer *t, const int32_t *ids, int32_t n,
+                                              bool skip_special, char *buf, size_t cap, size_t *len);
+
+/** Number of ids (1 + the largest id, added tokens included). */
+PTUNE_API int32_t ptune_tokenizer_vocab_size(const ptune_tokenizer *t);
+/** The id of an exact token string (vocabulary or added token), or -1. */
+PTUNE_API int32_t ptune_tokenizer_token_to_id(const ptune_tokenizer *t, const char *token, size_t len);
+/** The raw token string of an id (e.g. "Ġworld", "▁the", "<s>"), NULL when unknown; *len
+ *  receives its length. Valid for the tokenizer's lifetime. */
+PTUNE_API const char *ptune_tokenizer_id_to_token(const ptune_tokenizer *t, int32_t id, size_t *len);
+/** True when `id` is a special added token (skipped by skip_special decoding). */
+PTUNE_API bool ptune_tokenizer_is_special(const ptune_tokenizer *t, int32_t id);
+
+/** ptune_tokenizer_encode with the model's tokenizer (PTUNE_E_STATE when it has none). */
+PTUNE_API ptune_status ptune_tokenize(const ptune_model *m, const char *text, size_t len, bool add_special,
+                                      int32_t *ids, int32_t cap, int32_t *n_ids);
+/** ptune_tokenizer_decode with the model's tokenizer (PTUNE_E_STATE when it has none). */
+PTUNE_API ptune_status ptune_detokenize(const ptune_model *m, const int32_t *ids, int32_t n, bool skip_special,
+                                        char *buf, size_t cap, size_t *len);
+
+/* Incremental decoding for streaming generation: push ids one at a time and receive only
+ * text that is final — complete UTF-8 that later tokens cannot change (a partial multi-byte
+ * character or byte-fallback sequence is held back until it completes). Concatenating every
+ * piece plus the flush equals decoding all ids at once. One stream per sequence; a stream is
+ * used by one thread at a time. */
+typedef struct ptune_token_stream ptune_token_stream;
+
+/** @return PTUNE_OK; PTUNE_E_INVALID_ARG; PTUNE_E_NOMEM. The tokenizer must outlive it. */
+PTUNE_API ptune_status ptune_token_stream_new(const ptune_tokenizer *t, bool skip_special,
+                                              ptune_token_stream **out);
+/** Adds one id; `text` and `len` receive the newly final text (possibly empty). The pointer stays
+ *  valid until the next call on this stream.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (id outside the vocabulary); PTUNE_E_NOMEM. */
+PTUNE_API ptune_status ptune_token_stream_push(ptune_token_stream *s, int32_t id, const char **text, size_t *len);
+/** Returns whatever is still held back (an unfinished sequence decodes as HF would, with
+ *  U+FFFD) and resets the stream for a new sequence. */
+PTUNE_API ptune_status ptune_token_stream_flush(ptune_token_stream *s, const char **text, size_t *len);
+PTUNE_API void ptune_token_stream_free(ptune_token_stream *s);
+
+/* ---------------------------------------------------------------------------------------
  * Soft prompts
  * ------------------------------------------------------------------------------------- */
 typedef enum ptune_prompt_init {

@@ -6,6 +6,7 @@
 #include "formats/gguf.h"
 #include "formats/hf_config.h"
 #include "formats/safetensors.h"
+#include "tokenizer/tokenizer.h"
 #include "model/hparams.h"
 #include "model/weights.h"
 
@@ -28,7 +29,24 @@ PTUNE_API void ptune_model_free(ptune_model *m)
     pt_free_aligned(m->storage);
     free(m->layers);
     free(m->source_path);
+    pt_tokenizer_free(m->tokenizer);
+    free(m->tokenizer_missing);
     free(m);
+}
+
+/* A tokenizer that fails as UNSUPPORTED leaves the model usable with ids (the reason is kept
+ * for ptune_tokenize's message and logged); a malformed one fails the load. */
+static ptune_status attach_tokenizer(ptune_model *m, ptune_status s, const char *where)
+{
+    if (s == PTUNE_OK) return PTUNE_OK;
+    if (s == PTUNE_E_STATE || s == PTUNE_E_UNSUPPORTED) {
+        m->tokenizer_missing = s == PTUNE_E_STATE ? pt_strfmt("%s has no tokenizer", where)
+                                                  : pt_strfmt("the tokenizer could not be loaded: %s", ptune_last_error());
+        if (!m->tokenizer_missing) return PTUNE_E_NOMEM;
+        if (s == PTUNE_E_UNSUPPORTED) pt_log(PTUNE_LOG_WARN, "%s", m->tokenizer_missing);
+        return PTUNE_OK;
+    }
+    return s;
 }
 
 static ptune_status load_gguf(ptune_model *m, const char *path)
@@ -60,6 +78,7 @@ static ptune_status load_gguf(ptune_model *m, const char *path)
         pt_weight_source src = {.tensors = list, .n = (size_t)g.n_tensors, .origin = path};
         s = pt_weights_bind(m, &src, m->arch->gguf_bindings);
     }
+    if (!s) s = attach_tokenizer(m, pt_tokenizer_from_gguf(&g, &m->tokenizer), path);
     free(list);
     pt_gguf_close(&g);
     return s;
@@ -191,6 +210,13 @@ static ptune_status load_hf_dir(ptune_model *m, const char *dir)
                                 .ignored = m->arch->hf_ignored,
                                 .origin = n_shards > 1 || file_exists(index_path) ? index_path : shards[0]};
         s = pt_weights_bind(m, &src, m->arch->hf_bindings);
+    }
+    if (!s) {
+        char *tok_path = pt_strfmt("%s/tokenizer.json", dir);
+        if (!tok_path) s = PTUNE_E_NOMEM;
+        else if (file_exists(tok_path)) s = attach_tokenizer(m, pt_tokenizer_from_json_file(tok_path, &m->tokenizer), dir);
+        else s = attach_tokenizer(m, PTUNE_E_STATE, dir);
+        free(tok_path);
     }
     free(list);
     for (size_t i = 0; st && i < n_shards; i++) pt_safetensors_close(&st[i]);

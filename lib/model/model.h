@@ -43,6 +43,8 @@ struct ptune_model {
     int64_t n_params;
     char file_dtype[8];                      /* "F32", "F16", "BF16", "mixed" */
     char *source_path;
+    struct ptune_tokenizer *tokenizer;       /* NULL when the model came without one */
+    char *tokenizer_missing;                 /* why there is none (for PTUNE_E_STATE messages) */
 };
 
 static inline const float *pt_layer_w(const struct ptune_model *m, int l, pt_slot s)

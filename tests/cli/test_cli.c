@@ -173,6 +173,80 @@ static void test_errors(void **state)
     free(out);
 }
 
+/* tokenize/detokenize on every kind of TOKENIZER path, --special, --jsonl both ways. */
+static void test_tokenize_detokenize(void **state)
+{
+    (void)state;
+    const char *sh = pt_test_shared();
+    char args[4096], *out;
+    const char *paths[] = {"models/aidreams260K.gguf", "models/aidreams260K-hf", "models/aidreams260K-hf/tokenizer.json"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(args, sizeof args, "tokenize '%s/%s' --special --text 'Echoes of vectors unfold, a gentle hum of precision'",
+                 sh, paths[i]);
+        assert_int_equal(run_ptune(args, &out), 0);
+        assert_string_equal(out, "[1,388,355,260,275,429,339,315,374,327,446,262,421,392,275,280,269,440,270,283]\n");
+        free(out);
+    }
+    snprintf(args, sizeof args, "tokenize '%s/models/aidreams260K.gguf' --text 'hello'", sh);
+    assert_int_equal(run_ptune(args, &out), 0);
+    assert_true(out[0] == '[' && out[1] != '1'); /* no BOS without --special */
+    free(out);
+    snprintf(args, sizeof args,
+             "detokenize '%s/models/aidreams260K-hf' --skip-special "
+             "--ids 1,388,355,260,275,429,339,315,374,327,446,262,421,392,275,280,269,440,270,283", sh);
+    assert_int_equal(run_ptune(args, &out), 0);
+    assert_string_equal(out, "Echoes of vectors unfold, a gentle hum of precision\n");
+    free(out);
+    /* bulk: JSON Lines in, JSON Lines out; text through stdin */
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "printf '%%s\\n' '{\"text\": \"Hello world\"}' '{\"text\": \"\"}' | '%s' tokenize '%s/tokenizers/gpt2/tokenizer.json' --jsonl",
+             PT_PTUNE_EXE, sh);
+    FILE *p = popen(cmd, "r");
+    char line[256];
+    assert_non_null(fgets(line, sizeof line, p));
+    assert_string_equal(line, "{\"ids\":[15496,995]}\n");
+    assert_non_null(fgets(line, sizeof line, p));
+    assert_string_equal(line, "{\"ids\":[]}\n");
+    assert_int_equal(pclose(p), 0);
+    snprintf(cmd, sizeof cmd, "printf '%%s\\n' '{\"ids\": [15496, 995]}' | '%s' detokenize '%s/tokenizers/gpt2' --jsonl", PT_PTUNE_EXE, sh);
+    p = popen(cmd, "r");
+    assert_non_null(fgets(line, sizeof line, p));
+    assert_string_equal(line, "{\"text\":\"Hello world\"}\n");
+    assert_int_equal(pclose(p), 0);
+    /* errors: a bad line names its number; a missing tokenizer fails */
+    snprintf(cmd, sizeof cmd, "printf '%%s\\n' '{\"text\": \"a\"}' 'not json' | '%s' tokenize '%s/tokenizers/gpt2' --jsonl 2>&1", PT_PTUNE_EXE, sh);
+    p = popen(cmd, "r");
+    char all[1024] = "";
+    size_t got = fread(all, 1, sizeof all - 1, p);
+    all[got] = 0;
+    assert_int_not_equal(pclose(p), 0);
+    assert_non_null(strstr(all, "line 2"));
+    snprintf(args, sizeof args, "tokenize '%s/fixtures/models/tiny-llama' --text x", sh);
+    assert_int_equal(run_ptune(args, &out), 1);
+    assert_non_null(strstr(out, "tokenizer.json"));
+    free(out);
+}
+
+/* score --text uses the model's tokenizer (with BOS) and matches score --ids. */
+static void test_score_text(void **state)
+{
+    (void)state;
+    char args[4096], *a, *b, *ids;
+    const char *text = "Echoes of vectors unfold";
+    snprintf(args, sizeof args, "tokenize '%s/models/aidreams260K.gguf' --special --text '%s'", pt_test_shared(), text);
+    assert_int_equal(run_ptune(args, &ids), 0);
+    assert_true(ids[0] == '[' && ids[1] == '1' && ids[2] == ','); /* BOS first */
+    ids[strcspn(ids, "]")] = 0;
+    snprintf(args, sizeof args, "score '%s/models/aidreams260K.gguf' --text '%s'", pt_test_shared(), text);
+    assert_int_equal(run_ptune(args, &a), 0);
+    snprintf(args, sizeof args, "score '%s/models/aidreams260K-hf' --ids %s", pt_test_shared(), ids + 1);
+    assert_int_equal(run_ptune(args, &b), 0);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    free(ids);
+}
+
 int main(void)
 {
     pt_test_shared();
@@ -181,6 +255,8 @@ int main(void)
         cmocka_unit_test(test_score_matches_reference_logits),
         cmocka_unit_test(test_score_with_prompt),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_tokenize_detokenize),
+        cmocka_unit_test(test_score_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
