@@ -13,7 +13,8 @@ if [ ! -f "$MODEL" ]; then
 fi
 echo "== ptune info $MODEL"
 ./build/cli/ptune info "$MODEL"
-# BOS + "Echoes of vectors unfold, a gentle hum of precision" (ids from the model's tokenizer)
-IDS=1,388,355,260,275,429,339,315,374,327,446,262,421,392,275,280,269,440,270,283
-echo "== ptune score $MODEL --ids $IDS"
-./build/cli/ptune score "$MODEL" --ids "$IDS"
+TEXT="Echoes of vectors unfold, a gentle hum of precision"
+echo "== ptune tokenize $MODEL --special --text \"$TEXT\""
+./build/cli/ptune tokenize "$MODEL" --special --text "$TEXT"
+echo "== ptune score $MODEL --text \"$TEXT\"   (log-probability of every token after BOS)"
+./build/cli/ptune score "$MODEL" --text "$TEXT"
