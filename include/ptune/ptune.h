@@ -248,31 +248,67 @@ PTUNE_API void ptune_token_stream_free(ptune_token_stream *s);
  * Soft prompts
  * ------------------------------------------------------------------------------------- */
 typedef enum ptune_prompt_init {
-    PTUNE_PROMPT_INIT_RANDOM = 0   /* N(0, 1) per element, as PEFT's nn.Embedding default */
+    PTUNE_PROMPT_INIT_RANDOM = 0,       /* N(0, 1) per element, as PEFT's nn.Embedding default */
+    PTUNE_PROMPT_INIT_TEXT = 1,         /* embedding rows of init_text's tokens (PEFT TEXT): the
+                                           ids (with the tokenizer's default special tokens) are
+                                           truncated, or repeated cyclically, to n_virtual */
+    PTUNE_PROMPT_INIT_SAMPLE_VOCAB = 2, /* embedding rows of ids drawn uniformly, with replacement,
+                                           from [0, n_vocab) (PEFT SAMPLE_VOCAB: torch.randint) */
+    PTUNE_PROMPT_INIT_CLASS_LABELS = 3  /* Lester et al. 2021: row i < n_labels is the mean embedding
+                                           of label i's tokens (no special tokens); the remaining
+                                           rows are sampled vocabulary rows as SAMPLE_VOCAB. More
+                                           labels than rows is PTUNE_E_INVALID_ARG. Not a PEFT
+                                           init: saved adapters say "RANDOM". */
 } ptune_prompt_init;
 
 typedef struct ptune_prompt_params {
     uint32_t struct_size;
-    int32_t n_virtual;      /* number of virtual tokens (required, > 0) */
-    int32_t init;           /* ptune_prompt_init */
-    uint64_t seed;          /* RNG seed for random initialisation */
+    int32_t n_virtual;        /* number of virtual tokens (required, > 0) */
+    int32_t init;             /* ptune_prompt_init */
+    uint64_t seed;            /* RNG seed for RANDOM, SAMPLE_VOCAB and CLASS_LABELS */
+    const char *init_text;    /* TEXT: the text (UTF-8, NUL-terminated; copied) */
+    const char *const *labels;/* CLASS_LABELS: label words (copied) */
+    int32_t n_labels;
 } ptune_prompt_params;
 
 PTUNE_API void ptune_prompt_params_init(ptune_prompt_params *p);
 
-/** Creates a soft prompt of p->n_virtual × n_embd floats for `m` (gradient zeroed).
- *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (n_virtual <= 0, unknown init); PTUNE_E_NOMEM. */
+/** Creates a soft prompt of p->n_virtual × n_embd floats for `m` (gradient zeroed),
+ *  initialised as p->init says; the same params and seed always give the same values. TEXT
+ *  and CLASS_LABELS need the model's tokenizer.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (n_virtual <= 0, unknown init, missing text/labels,
+ *  a text or label that tokenizes to nothing); PTUNE_E_STATE (TEXT/CLASS_LABELS on a model
+ *  without a tokenizer); PTUNE_E_NOMEM. */
 PTUNE_API ptune_status ptune_prompt_new(const ptune_model *m, const ptune_prompt_params *p,
                                         ptune_prompt **out);
 
 /** Loads a prompt saved by PEFT (or by this library): `path` is a PEFT adapter directory
- *  (adapter_model.safetensors inside) or a safetensors file holding `prompt_embeddings`
- *  [n_virtual, n_embd] as F32/F16/BF16.
+ *  (adapter_config.json, optional, + adapter_model.safetensors) or a safetensors file holding
+ *  `prompt_embeddings` [n_virtual, n_embd] as F32/F16/BF16. The loaded prompt can be trained
+ *  further; the config's values (base_model_name_or_path, prompt_tuning_init, revision ...)
+ *  are kept and written back by ptune_prompt_save, as PEFT does. Unknown adapter_config.json
+ *  keys are ignored with a logged warning (PTUNE_LOG_WARN).
  *  @return PTUNE_OK; PTUNE_E_IO; PTUNE_E_FORMAT (no prompt_embeddings tensor, wrong rank,
- *  token_dim different from the model's n_embd — the message gives both); PTUNE_E_NUMERIC
- *  (NaN/Inf values); PTUNE_E_NOMEM. */
+ *  token_dim different from the model's n_embd — the message gives both —, a config that is
+ *  not PROMPT_TUNING / CAUSAL_LM (the message names the field), num_virtual_tokens different
+ *  from the tensor's rows, a truncated file); PTUNE_E_NUMERIC (NaN/Inf values); PTUNE_E_NOMEM. */
 PTUNE_API ptune_status ptune_prompt_load(const ptune_model *m, const char *path,
                                          ptune_prompt **out);
+
+/** Saves the prompt as a PEFT adapter directory (created with its parents if needed):
+ *  adapter_config.json (PEFT's PromptTuningConfig keys, json.dumps(indent=2, sort_keys=True)
+ *  formatting with no final newline; peft_type PROMPT_TUNING, task_type CAUSAL_LM,
+ *  inference_mode true; base_model_name_or_path = the path given to ptune_model_load unless a
+ *  loaded config named one; TEXT also records prompt_tuning_init_text and
+ *  tokenizer_name_or_path = the model's path) and adapter_model.safetensors
+ *  (`prompt_embeddings` F32 [n_virtual, token_dim], metadata {"format":"pt"}), exactly as PEFT's
+ *  save_pretrained writes them. Each file is written to a temporary name and renamed, the
+ *  config last: no partial or temporary file is ever left, and a failure before the final
+ *  rename leaves an existing adapter in the directory untouched.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (NULL prompt, NULL or empty dir); PTUNE_E_IO (the
+ *  message names the path and the system error); PTUNE_E_NOMEM. Thread-safe with respect to
+ *  other prompts. */
+PTUNE_API ptune_status ptune_prompt_save(const ptune_prompt *p, const char *dir);
 
 PTUNE_API void ptune_prompt_free(ptune_prompt *p);
 PTUNE_API int32_t ptune_prompt_n_virtual(const ptune_prompt *p);
@@ -297,6 +333,9 @@ typedef struct ptune_ctx_params {
     int32_t max_tokens;      /* capacity: total rows of a batch (virtual rows included);
                                 0 = 512 */
     int32_t logits;          /* ptune_logits_mode; default PTUNE_LOGITS_NONE */
+    int32_t training;        /* nonzero: keep the activations ptune_backward needs, per layer
+                                ≈ max_tokens × (2·n_embd + q/k/v width + ffn width) floats
+                                (see docs/training.md); default 0 */
 } ptune_ctx_params;
 
 PTUNE_API void ptune_ctx_params_init(ptune_ctx_params *p);
@@ -345,6 +384,111 @@ PTUNE_API ptune_status ptune_token_logprobs(ptune_ctx *c, int32_t seq, float *ou
  *  @return PTUNE_OK; PTUNE_E_STATE (no forward, or logits mode NONE); PTUNE_E_INVALID_ARG. */
 PTUNE_API ptune_status ptune_logits(ptune_ctx *c, int32_t seq, const float **logits,
                                     int32_t *n_rows);
+
+/** Mean NLL of sequence `seq` of the last forward pass (over its counted targets).
+ *  @return PTUNE_OK; PTUNE_E_STATE (no forward, or the sequence has no counted target);
+ *  PTUNE_E_INVALID_ARG. */
+PTUNE_API ptune_status ptune_seq_loss(ptune_ctx *c, int32_t seq, double *loss, int64_t *n_counted);
+
+/** Backward pass of the last forward's mean loss (ptune_loss) down to the soft prompt: adds
+ *  d(loss)/d(prompt) into ptune_prompt_grad(p) (accumulates; the optimizer step zeroes it).
+ *  No weight gradient is ever formed. `p` must be the prompt the forward pass used.
+ *  @return PTUNE_OK; PTUNE_E_STATE (the context was not created with `training`, no forward
+ *  with a prompt, or no counted target); PTUNE_E_INVALID_ARG (another prompt). */
+PTUNE_API ptune_status ptune_backward(ptune_ctx *c, ptune_prompt *p);
+
+/* ---------------------------------------------------------------------------------------
+ * Optimizers
+ * ------------------------------------------------------------------------------------- */
+typedef struct ptune_optimizer ptune_optimizer;
+
+typedef enum ptune_optimizer_kind {
+    PTUNE_OPTIMIZER_ADAMW = 0,      /* torch AdamW; HF Trainer defaults */
+    PTUNE_OPTIMIZER_SGD = 1,        /* SGD with (optionally Nesterov) momentum */
+    PTUNE_OPTIMIZER_ADAFACTOR = 2   /* HF transformers Adafactor (the prompt-tuning paper's) */
+} ptune_optimizer_kind;
+
+typedef enum ptune_schedule {
+    PTUNE_SCHEDULE_LINEAR = 0,      /* HF default: warmup then linear decay to 0 at total_steps */
+    PTUNE_SCHEDULE_CONSTANT = 1,    /* warmup then constant */
+    PTUNE_SCHEDULE_COSINE = 2       /* warmup then half-cosine decay to 0 at total_steps */
+} ptune_schedule;
+
+/* Fields beyond a caller's struct_size take the defaults of ptune_optimizer_params_init (so an
+ * older binary keeps working); explicit values, zeros included, are used as given. Float fields
+ * are read as the decimal they spell (5e-3f acts as Python's 5e-3, not 0.004999999888).
+ * The global-norm clipping (max_grad_norm) and the schedule apply to every kind, as in the HF
+ * Trainer, except that Adafactor's relative step (lr = 0) replaces the schedule. */
+typedef struct ptune_optimizer_params {
+    uint32_t struct_size;
+    int32_t kind;              /* ptune_optimizer_kind; default ADAMW */
+    float lr;                  /* peak learning rate; default 5e-5 (HF); Adafactor: 0 = relative step */
+    float beta1, beta2;        /* AdamW: 0.9, 0.999; Adafactor: beta1 > 0 keeps a first moment
+                                  of the updates, 0 = none (HF's default beta1=None: set 0) */
+    float eps;                 /* AdamW: 1e-8 */
+    float weight_decay;        /* decoupled, for every kind; default 0. AdamW and SGD:
+                                  p *= 1 - lr·wd before the update; Adafactor: p -= wd·lr·p with
+                                  its scaled rate, as HF does */
+    float momentum;            /* SGD: default 0.9 */
+    int32_t nesterov;          /* SGD: default 0 */
+    float max_grad_norm;       /* clip the global gradient norm to this (HF: coefficient
+                                  min(1, max/(norm + 1e-6))); <= 0 disables; default 1.0 */
+    int32_t schedule;          /* ptune_schedule; default LINEAR */
+    int64_t total_steps;       /* optimizer updates of the whole run (LINEAR/COSINE need it);
+                                  past it LINEAR and COSINE give 0 */
+    int64_t warmup_steps;      /* default 0 */
+    int32_t grad_accum_steps;  /* step() applies an update every N calls, on the mean of the N
+                                  accumulated gradients; default 1 */
+    float adafactor_eps1, adafactor_eps2;  /* 1e-30, 1e-3 (added to g²; floor of RMS(prompt)) */
+    float adafactor_clip_threshold;        /* 1.0 */
+    float adafactor_decay_rate;            /* -0.8 */
+    int32_t adafactor_scale_parameter;     /* default 1: rate × max(eps2, RMS(prompt)) */
+    int32_t adafactor_warmup_init;         /* default 0; needs the relative step (lr = 0) */
+} ptune_optimizer_params;
+
+PTUNE_API void ptune_optimizer_params_init(ptune_optimizer_params *p);
+/** Creates an optimizer for prompts shaped like `pr` (state zeroed). `p` NULL means the
+ *  defaults, whose LINEAR schedule needs total_steps, so callers normally fill a params struct.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (bad struct_size, unknown kind/schedule, lr < 0 or
+ *  not finite, LINEAR/COSINE without total_steps > 0 (unless Adafactor's relative step), betas
+ *  outside [0, 1), negative eps/weight_decay/momentum/warmup_steps, grad_accum_steps < 1,
+ *  Nesterov without momentum, Adafactor clip_threshold <= 0, decay_rate > 0 or warmup_init with
+ *  lr > 0); PTUNE_E_NOMEM. */
+PTUNE_API ptune_status ptune_optimizer_new(const ptune_optimizer_params *p, const ptune_prompt *pr,
+                                           ptune_optimizer **out);
+/** One call per backward. Each call moves the prompt's gradient into the optimizer's
+ *  accumulator and zeroes it; on every grad_accum_steps-th call the mean of the accumulated
+ *  gradients is clipped to max_grad_norm (torch clip_grad_norm_: coefficient
+ *  min(1, max/(norm + 1e-6))), the prompt values are updated with the scheduled learning rate
+ *  and the schedule advances. With grad_accum_steps 1 every call is an update.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (NULL, or a prompt of another shape); PTUNE_E_NUMERIC
+ *  (a NaN/Inf gradient element, named in the message: nothing is updated, neither the values,
+ *  the state nor the prompt's gradient, so the call can be retried after fixing it). */
+PTUNE_API ptune_status ptune_optimizer_step(ptune_optimizer *o, ptune_prompt *p);
+/** The learning rate the next update will use: peak lr × schedule(updates so far). For
+ *  Adafactor it is the rate before the parameter scale max(eps2, RMS(prompt)), which depends on
+ *  the prompt at update time; with the relative step it is min(1e-2, 1/sqrt(t)) (warmup_init:
+ *  min(1e-6·t, 1/sqrt(t))) for the coming update t. 0 for NULL. */
+PTUNE_API double ptune_optimizer_lr(const ptune_optimizer *o);
+/** Updates applied so far. */
+PTUNE_API int64_t ptune_optimizer_steps(const ptune_optimizer *o);
+/** Global L2 norm of the (mean accumulated) gradient of the last update, before clipping; 0
+ *  before the first update. */
+PTUNE_API double ptune_optimizer_last_grad_norm(const ptune_optimizer *o);
+/** Saves the whole optimizer state (moments, step, schedule position, a partly accumulated
+ *  gradient, last gradient norm) to one safetensors file, atomically (a temporary file renamed
+ *  over `path`). Hyperparameters are not stored: they come from the optimizer that loads it.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (NULL); PTUNE_E_IO; PTUNE_E_NOMEM. */
+PTUNE_API ptune_status ptune_optimizer_save(const ptune_optimizer *o, const char *path);
+/** Restores a state saved by ptune_optimizer_save into an optimizer of the same kind and shape;
+ *  updates after loading are bit-identical to those the saved optimizer would have made. On
+ *  failure `o` is left unchanged.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (NULL); PTUNE_E_IO; PTUNE_E_FORMAT (not an optimizer
+ *  state, another kind or shape (both named), a first moment one side lacks (SGD momentum,
+ *  Adafactor beta1), a partial accumulation that does not fit grad_accum_steps, NaN/Inf state);
+ *  PTUNE_E_NOMEM. */
+PTUNE_API ptune_status ptune_optimizer_load(ptune_optimizer *o, const char *path);
+PTUNE_API void ptune_optimizer_free(ptune_optimizer *o);
 
 #ifdef __cplusplus
 }

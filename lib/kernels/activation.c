@@ -1,4 +1,4 @@
-/* Activation kernels (forward). */
+/* Activation kernels, forward and backward. */
 #include "kernels/activation.h"
 
 #include <math.h>
@@ -24,6 +24,31 @@ void pt_swiglu_forward(float *out, const float *gate_up, int n, int F)
         for (int i = 0; i < F; i++) {
             float x = g[i];
             o[i] = x / (1.0f + expf(-x)) * u[i];
+        }
+    }
+}
+
+void pt_gelu_tanh_backward(float *dinp, const float *inp, const float *dout, long n)
+{
+    for (long i = 0; i < n; i++) {
+        float x = inp[i];
+        float t = tanhf(PT_GELU_SCALE * (x + 0.044715f * x * x * x));
+        float du = PT_GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+        dinp[i] = dout[i] * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du);
+    }
+}
+
+void pt_swiglu_backward(float *dgate_up, const float *gate_up, const float *dout, int n, int F)
+{
+    for (int r = 0; r < n; r++) {
+        const float *g = gate_up + (size_t)r * 2 * F, *u = g + F, *dy = dout + (size_t)r * F;
+        float *dg = dgate_up + (size_t)r * 2 * F, *du = dg + F;
+        for (int i = 0; i < F; i++) {
+            float x = g[i];
+            float sig = 1.0f / (1.0f + expf(-x));
+            float silu = x * sig;
+            du[i] = dy[i] * silu;
+            dg[i] = dy[i] * u[i] * sig * (1.0f + x * (1.0f - sig));
         }
     }
 }

@@ -1,4 +1,5 @@
-/* Causal attention (forward): scores = scale·Q·Kᵀ (+ ALiBi), masked softmax, out = P·V. */
+/* Causal attention: scores = scale·Q·Kᵀ (+ ALiBi), masked softmax, out = P·V; and its backward
+ * dS = P ⊙ (dP − rowsum(dP ⊙ P)), dQ = scale·dS·K, dK += scale·dSᵀ·Q, dV += Pᵀ·dO. */
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
 
@@ -17,11 +18,10 @@ void pt_alibi_slopes(float *slopes, int n_head)
     }
 }
 
-void pt_attention_forward(float *out, int ld_out, float *probs, const float *q, const float *k,
-                          const float *v, int ld_qkv, int T, int head_dim, float scale,
-                          float alibi_slope)
+void pt_attention_probs(float *probs, const float *q, const float *k, int ld_qkv, int T, int head_dim, float scale,
+                        float alibi_slope)
 {
-    /* probs[T, T] = scale * q · kᵀ (full square; the upper triangle is masked below) */
+    /* the full square is computed; the upper triangle is masked below */
     pt_matmul_xwt(probs, T, q, ld_qkv, k, ld_qkv, T, T, head_dim, scale, 0.0f);
     for (int i = 0; i < T; i++) {
         float *row = probs + (size_t)i * T;
@@ -41,5 +41,34 @@ void pt_attention_forward(float *out, int ld_out, float *probs, const float *q, 
         for (int j = 0; j <= i; j++) row[j] *= inv;
         for (int j = i + 1; j < T; j++) row[j] = 0.0f;
     }
+}
+
+void pt_attention_forward(float *out, int ld_out, float *probs, const float *q, const float *k,
+                          const float *v, int ld_qkv, int T, int head_dim, float scale,
+                          float alibi_slope)
+{
+    pt_attention_probs(probs, q, k, ld_qkv, T, head_dim, scale, alibi_slope);
     pt_matmul_xw(out, ld_out, probs, T, v, ld_qkv, T, head_dim, T, 1.0f, 0.0f);
+}
+
+void pt_attention_backward(float *dq, float *dk, float *dv, int ld_dqkv, float *probs, float *dprobs,
+                           const float *q, const float *k, const float *v, int ld_qkv, const float *dout, int ld_out,
+                           int T, int head_dim, float scale, float alibi_slope)
+{
+    pt_attention_probs(probs, q, k, ld_qkv, T, head_dim, scale, alibi_slope);
+    /* dV += Pᵀ · dO */
+    pt_matmul_xtw(dv, ld_dqkv, probs, T, dout, ld_out, T, head_dim, T, 1.0f, 1.0f);
+    /* dP = dO · Vᵀ, then dS in place (zero above the diagonal) */
+    pt_matmul_xwt(dprobs, T, dout, ld_out, v, ld_qkv, T, T, head_dim, 1.0f, 0.0f);
+    for (int i = 0; i < T; i++) {
+        const float *p = probs + (size_t)i * T;
+        float *d = dprobs + (size_t)i * T;
+        double dot = 0.0;
+        for (int j = 0; j <= i; j++) dot += (double)p[j] * d[j];
+        for (int j = 0; j <= i; j++) d[j] = p[j] * (d[j] - (float)dot);
+        for (int j = i + 1; j < T; j++) d[j] = 0.0f;
+    }
+    /* dQ = scale · dS · K;  dK += scale · dSᵀ · Q */
+    pt_matmul_xw(dq, ld_dqkv, dprobs, T, k, ld_qkv, T, head_dim, T, scale, 0.0f);
+    pt_matmul_xtw(dk, ld_dqkv, dprobs, T, q, ld_qkv, T, head_dim, T, scale, 1.0f);
 }

@@ -20,6 +20,13 @@ void pt_matmul_xw(float *y, int ldy, const float *x, int ldx, const float *w, in
                 y, ldy);
 }
 
+void pt_matmul_xtw(float *y, int ldy, const float *x, int ldx, const float *w, int ldw,
+                   int M, int N, int K, float alpha, float beta)
+{
+    if (M <= 0 || N <= 0) return;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, alpha, x, ldx, w, ldw, beta, y, ldy);
+}
+
 void pt_rows_fill_bias(float *y, int ldy, const float *bias, int r0, int r1, int N)
 {
     for (int r = r0; r < r1; r++) {

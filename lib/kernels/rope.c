@@ -1,4 +1,4 @@
-/* RoPE tables and the forward rotation (rotate_half pairing). */
+/* RoPE tables, the forward rotation (rotate_half pairing) and its transpose for gradients. */
 #include "kernels/rope.h"
 
 #include <math.h>
@@ -27,6 +27,19 @@ void pt_rope_forward(float *x, int n_heads, int head_dim, int n_rot, const float
             float a = v[i], b = v[i + half];
             v[i] = a * cos_row[i] - b * sin_row[i];
             v[i + half] = b * cos_row[i] + a * sin_row[i];
+        }
+    }
+}
+
+void pt_rope_backward(float *dx, int n_heads, int head_dim, int n_rot, const float *cos_row, const float *sin_row)
+{
+    int half = n_rot / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = dx + (size_t)h * head_dim;
+        for (int i = 0; i < half; i++) {
+            float a = v[i], b = v[i + half];
+            v[i] = a * cos_row[i] + b * sin_row[i];
+            v[i + half] = b * cos_row[i] - a * sin_row[i];
         }
     }
 }

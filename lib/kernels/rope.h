@@ -11,4 +11,7 @@ void pt_rope_tables(float *cos_t, float *sin_t, int n_pos, int n_rot, double the
 void pt_rope_forward(float *x, int n_heads, int head_dim, int n_rot, const float *cos_row,
                      const float *sin_row);
 
+/* The transpose of pt_rope_forward (rotation by the opposite angle), for gradients. */
+void pt_rope_backward(float *dx, int n_heads, int head_dim, int n_rot, const float *cos_row, const float *sin_row);
+
 #endif

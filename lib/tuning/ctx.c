@@ -23,7 +23,10 @@ PTUNE_API void ptune_ctx_free(ptune_ctx *c)
 {
     if (!c) return;
     pt_pool_free(c->pool);
-    float *bufs[] = {c->x, c->x_mid, c->h, c->qkv, c->att, c->ff, c->ff_act, c->head_in, c->head_out, c->att_scratch};
+    float *bufs[] = {c->xs,     c->x_mids,   c->qkvs,    c->ffs,         c->stats, c->final_stats,
+                     c->emb,    c->emb_stats, c->dh_final, c->h,         c->att,   c->ff_act,
+                     c->head_in, c->head_out, c->att_scratch, c->g_x,    c->g_mid, c->g_h,
+                     c->g_qkv,  c->g_ff};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) pt_free_aligned(bufs[i]);
     free(c->alibi_slopes);
     free(c->rope_cos);
@@ -86,22 +89,33 @@ PTUNE_API ptune_status ptune_ctx_new(const ptune_model *m, const ptune_ctx_param
     c->m = m;
     c->max_tokens = d.max_tokens;
     c->logits_mode = d.logits;
+    c->training = d.training != 0;
     const pt_hparams *h = &m->hp;
-    size_t N = (size_t)d.max_tokens, D = (size_t)h->n_embd, F = (size_t)h->n_ff;
-    size_t up_rows = m->arch->ffn == PT_FFN_SWIGLU ? 2 * F : F;
+    const size_t N = (size_t)d.max_tokens, D = (size_t)h->n_embd, F = (size_t)h->n_ff;
+    const size_t up = (size_t)pt_ctx_up_rows(c), qkv = (size_t)pt_hp_qkv_dim(h);
+    const size_t L = c->training ? (size_t)h->n_layer : 1;
+    const bool emb = c->training && m->arch->emb_norm;
     ptune_status s = pt_pool_new(d.n_threads, &c->pool);
     if (!s &&
-        (!(c->x = alloc_rows(N, D, "residual stream")) || !(c->x_mid = alloc_rows(N, D, "residual stream")) ||
+        (!(c->xs = alloc_rows(N * (c->training ? L + 1 : 1), D, "residual stream")) ||
+         !(c->x_mids = alloc_rows(N * L, D, "residual stream")) || !(c->qkvs = alloc_rows(N * L, qkv, "q/k/v activations")) ||
+         !(c->ffs = alloc_rows(N * L, up, "ffn activations")) || !(c->stats = alloc_rows(4 * L, N, "norm statistics")) ||
+         !(c->final_stats = alloc_rows(2, N, "norm statistics")) || !(c->emb_stats = alloc_rows(2, N, "norm statistics")) ||
+         (emb && !(c->emb = alloc_rows(N, D, "embeddings"))) ||
          !(c->h = alloc_rows(N, D, "normalised activations")) ||
-         !(c->qkv = alloc_rows(N, (size_t)pt_hp_qkv_dim(h), "q/k/v activations")) ||
          !(c->att = alloc_rows(N, (size_t)pt_hp_q_dim(h), "attention output")) ||
-         !(c->ff = alloc_rows(N, up_rows, "ffn activations")) || !(c->ff_act = alloc_rows(N, F, "ffn activations")) ||
+         !(c->ff_act = alloc_rows(N, F, "ffn activations")) ||
          !(c->head_in = alloc_rows(PT_HEAD_CHUNK, D, "LM head input")) ||
          !(c->head_out = alloc_rows(PT_HEAD_CHUNK, (size_t)h->n_vocab, "LM head logits block")) ||
          !(c->row_pos = pt_malloc_array(N, sizeof(int32_t), "row positions")) ||
          !(c->row_token = pt_malloc_array(N, sizeof(int32_t), "row tokens")) ||
          !(c->row_target = pt_malloc_array(N, sizeof(int32_t), "row targets")) ||
          !(c->row_logprob = pt_malloc_array(N, sizeof(float), "row log-probabilities"))))
+        s = PTUNE_E_NOMEM;
+    if (!s && c->training &&
+        (!(c->dh_final = alloc_rows(N, D, "head gradient")) || !(c->g_x = alloc_rows(N, D, "gradients")) ||
+         !(c->g_mid = alloc_rows(N, D, "gradients")) || !(c->g_h = alloc_rows(N, D, "gradients")) ||
+         !(c->g_qkv = alloc_rows(N, qkv, "gradients")) || !(c->g_ff = alloc_rows(N, up, "gradients"))))
         s = PTUNE_E_NOMEM;
     if (!s) s = pt_ctx_reserve_seqs(c, 8);
     if (!s && m->arch->pos == PT_POS_ROPE) {

@@ -1,5 +1,6 @@
-/* The per-thread workspace: activation buffers sized for max_tokens rows, the thread pool,
- * the current batch's row bookkeeping and the results of the last forward pass. */
+/* The per-thread workspace: activation buffers sized for max_tokens rows (per layer in training
+ * contexts, so backward can use them), the thread pool, the current batch's row bookkeeping and
+ * the results of the last forward pass. */
 #ifndef PT_TUNING_CTX_H
 #define PT_TUNING_CTX_H
 
@@ -14,21 +15,35 @@ struct ptune_ctx {
     pt_pool *pool;
     int32_t max_tokens;
     int32_t logits_mode;
+    bool training;
 
-    /* activations for up to max_tokens rows (N) */
-    float *x;          /* [N, D] residual stream */
-    float *x_mid;      /* [N, D] residual after attention */
+    /* Saved activations for up to max_tokens rows (N). In a training context every layer l has
+     * its own copy (what backward needs: the block input, the attention residual, q|k|v after
+     * RoPE, the FFN pre-activation and the norm statistics); otherwise one set is reused. */
+    float *xs;         /* [L + 1 | 1, N, D] residual stream entering layer l (l = L: final norm input) */
+    float *x_mids;     /* [L | 1, N, D] residual after attention */
+    float *qkvs;       /* [L | 1, N, qkv_dim] */
+    float *ffs;        /* [L | 1, N, up_rows] pre-activation (gate | up for SwiGLU) */
+    float *stats;      /* [L | 1, 4, N] mean and rstd of the two norms */
+    float *final_stats;/* [2, N] */
+    float *emb;        /* [N, D] embeddings before BLOOM's embedding norm (training only) */
+    float *emb_stats;  /* [2, N] */
+    float *dh_final;   /* [N, D] training: d loss / d final-norm output, filled by the LM head */
+
+    /* scratch shared by all layers */
     float *h;          /* [N, D] normalised input of the current sub-block */
-    float *qkv;        /* [N, qkv_dim] */
-    float *att;        /* [N, q_dim] attention output (heads concatenated) */
-    float *ff;         /* [N, up_rows] pre-activation (gate | up for SwiGLU) */
-    float *ff_act;     /* [N, F] */
+    float *att;        /* [N, q_dim] attention output (heads concatenated); backward: its gradient */
+    float *ff_act;     /* [N, F]; backward: its gradient */
     float *head_in;    /* [PT_HEAD_CHUNK, D] gathered rows for the LM head */
-    float *head_out;   /* [PT_HEAD_CHUNK, V] one block of logits */
-    float *att_scratch;/* n_threads × (longest sequence)² attention probabilities */
+    float *head_out;   /* [PT_HEAD_CHUNK, V] one block of logits (training: their gradient) */
+    float *att_scratch;/* n_threads × 2 × (longest sequence)² attention probabilities */
+    size_t att_scratch_floats;
     float *rope_cos, *rope_sin; /* [min(N, n_ctx), n_rot/2] when the model uses RoPE */
     float *alibi_slopes;        /* [n_head] when the model uses ALiBi */
-    size_t att_scratch_floats;
+    /* backward scratch (training only) */
+    float *g_x, *g_mid, *g_h;   /* [N, D] */
+    float *g_qkv;               /* [N, qkv_dim] */
+    float *g_ff;                /* [N, up_rows] */
 
     /* the current batch (rows of all sequences, concatenated) */
     int32_t n_rows, n_seq, n_virtual;
@@ -41,14 +56,52 @@ struct ptune_ctx {
 
     /* results */
     bool have_result;
+    const struct ptune_prompt *fwd_prompt; /* the prompt of the last forward (backward checks it) */
     double nll_sum;
     int64_t n_counted;
+    float grad_scale;      /* 1 / n_counted: d(mean loss)/d(per-token loss) */
     float *logits;         /* kept logits, rows of V */
     size_t logits_cap_rows;
     int32_t *seq_logit_row0;  /* [n_seq + 1] */
 };
 
+/* Per-layer views of the saved activations (a training context keeps one per layer). */
+static inline size_t pt_ctx_layer(const struct ptune_ctx *c, int l) { return c->training ? (size_t)l : 0; }
+static inline float *pt_ctx_x(const struct ptune_ctx *c, int l)
+{
+    return c->xs + pt_ctx_layer(c, l) * (size_t)c->max_tokens * (size_t)c->m->hp.n_embd;
+}
+static inline float *pt_ctx_x_mid(const struct ptune_ctx *c, int l)
+{
+    return c->x_mids + pt_ctx_layer(c, l) * (size_t)c->max_tokens * (size_t)c->m->hp.n_embd;
+}
+static inline float *pt_ctx_qkv(const struct ptune_ctx *c, int l)
+{
+    return c->qkvs + pt_ctx_layer(c, l) * (size_t)c->max_tokens * (size_t)pt_hp_qkv_dim(&c->m->hp);
+}
+static inline int pt_ctx_up_rows(const struct ptune_ctx *c)
+{
+    return c->m->arch->ffn == PT_FFN_SWIGLU ? 2 * c->m->hp.n_ff : c->m->hp.n_ff;
+}
+static inline float *pt_ctx_ff(const struct ptune_ctx *c, int l)
+{
+    return c->ffs + pt_ctx_layer(c, l) * (size_t)c->max_tokens * (size_t)pt_ctx_up_rows(c);
+}
+/* k = 0 mean1, 1 rstd1, 2 mean2, 3 rstd2 */
+static inline float *pt_ctx_stat(const struct ptune_ctx *c, int l, int k)
+{
+    return c->stats + (pt_ctx_layer(c, l) * 4 + (size_t)k) * (size_t)c->max_tokens;
+}
+
 /* Grows the per-sequence arrays to hold n_seq sequences. */
 ptune_status pt_ctx_reserve_seqs(struct ptune_ctx *c, int32_t n_seq);
+
+/* Runs fn(c, r0, r1, job) over [0, n_rows) split across the context's threads. */
+typedef void (*pt_row_range_fn)(struct ptune_ctx *c, int r0, int r1, const void *job);
+void pt_ctx_parallel_rows(struct ptune_ctx *c, int n_rows, pt_row_range_fn fn, const void *job);
+
+/* Normalises n_rows rows of `in` into `out` with the model's norm kind, saving mean/rstd. */
+void pt_ctx_norm(struct ptune_ctx *c, float *out, float *mean, float *rstd, const float *in, const float *w,
+                 const float *b);
 
 #endif

@@ -18,11 +18,9 @@
 
 /* ---- parallel row ranges ------------------------------------------------------------------ */
 
-typedef void (*row_range_fn)(ptune_ctx *c, int r0, int r1, const void *job);
-
 typedef struct rows_job {
     ptune_ctx *c;
-    row_range_fn fn;
+    pt_row_range_fn fn;
     const void *job;
     int n_rows, n_tasks;
 } rows_job;
@@ -36,8 +34,7 @@ static void rows_task(void *arg, int task, int thread)
     if (b < e) j->fn(j->c, b, e, j->job);
 }
 
-/* Runs fn over [0, n_rows) split across the context's threads. */
-static void parallel_rows(ptune_ctx *c, int n_rows, row_range_fn fn, const void *job)
+void pt_ctx_parallel_rows(ptune_ctx *c, int n_rows, pt_row_range_fn fn, const void *job)
 {
     int n_tasks = pt_pool_n_threads(c->pool);
     if (n_tasks > n_rows) n_tasks = n_rows;
@@ -47,14 +44,20 @@ static void parallel_rows(ptune_ctx *c, int n_rows, row_range_fn fn, const void 
 
 /* ---- row kernels -------------------------------------------------------------------------- */
 
+typedef struct embed_job {
+    const ptune_prompt *prompt;
+    float *dst;
+} embed_job;
+
 static void embed_rows(ptune_ctx *c, int r0, int r1, const void *job)
 {
-    const ptune_prompt *prompt = job;
+    const embed_job *j = job;
+    const ptune_prompt *prompt = j->prompt;
     const ptune_model *m = c->m;
     const int D = m->hp.n_embd;
     const float *tok = m->global[PT_SLOT_TOK_EMBD], *pos = m->global[PT_SLOT_POS_EMBD];
     for (int r = r0; r < r1; r++) {
-        float *x = c->x + (size_t)r * D;
+        float *x = j->dst + (size_t)r * D;
         int32_t id = c->row_token[r];
         const float *src = id >= 0 ? tok + (size_t)id * D : prompt->values + (size_t)c->row_pos[r] * D;
         memcpy(x, src, sizeof(float) * (size_t)D);
@@ -66,7 +69,7 @@ static void embed_rows(ptune_ctx *c, int r0, int r1, const void *job)
 }
 
 typedef struct norm_job {
-    float *out;
+    float *out, *mean, *rstd;
     const float *in;
     const float *w, *b;
 } norm_job;
@@ -77,15 +80,16 @@ static void norm_rows(ptune_ctx *c, int r0, int r1, const void *job)
     const int D = c->m->hp.n_embd;
     const size_t off = (size_t)r0 * D;
     if (c->m->arch->norm == PT_NORM_RMSNORM)
-        pt_rmsnorm_forward(j->out + off, NULL, j->in + off, j->w, r1 - r0, D, c->m->hp.norm_eps);
+        pt_rmsnorm_forward(j->out + off, j->rstd + r0, j->in + off, j->w, r1 - r0, D, c->m->hp.norm_eps);
     else
-        pt_layernorm_forward(j->out + off, NULL, NULL, j->in + off, j->w, j->b, r1 - r0, D, c->m->hp.norm_eps);
+        pt_layernorm_forward(j->out + off, j->mean + r0, j->rstd + r0, j->in + off, j->w, j->b, r1 - r0, D,
+                             c->m->hp.norm_eps);
 }
 
-static void apply_norm(ptune_ctx *c, float *out, const float *in, const float *w, const float *b)
+void pt_ctx_norm(ptune_ctx *c, float *out, float *mean, float *rstd, const float *in, const float *w, const float *b)
 {
-    norm_job j = {out, in, w, b};
-    parallel_rows(c, c->n_rows, norm_rows, &j);
+    norm_job j = {out, mean, rstd, in, w, b};
+    pt_ctx_parallel_rows(c, c->n_rows, norm_rows, &j);
 }
 
 /* out[r] = base[r] (or 0) + bias (or 0), preparing an sgemm with beta = 1. */
@@ -114,18 +118,18 @@ static void linear(ptune_ctx *c, float *out, const float *base, const float *in,
                    int n_in, int n_out)
 {
     fill_job j = {out, base, bias, n_out};
-    parallel_rows(c, c->n_rows, fill_rows, &j);
+    pt_ctx_parallel_rows(c, c->n_rows, fill_rows, &j);
     pt_matmul_xwt(out, n_out, in, n_in, w, n_in, c->n_rows, n_out, n_in, 1.0f, 1.0f);
 }
 
 static void rope_rows(ptune_ctx *c, int r0, int r1, const void *job)
 {
-    (void)job;
+    float *qkv = (float *)job;
     const ptune_model *m = c->m;
     const pt_hparams *h = &m->hp;
     const int half = h->n_rot / 2, qkv_dim = pt_hp_qkv_dim(h), q_dim = pt_hp_q_dim(h);
     for (int r = r0; r < r1; r++) {
-        float *row = c->qkv + (size_t)r * qkv_dim;
+        float *row = qkv + (size_t)r * qkv_dim;
         const float *cs = c->rope_cos + (size_t)c->row_pos[r] * half;
         const float *sn = c->rope_sin + (size_t)c->row_pos[r] * half;
         pt_rope_forward(row, h->n_head, h->head_dim, h->n_rot, cs, sn);
@@ -135,18 +139,19 @@ static void rope_rows(ptune_ctx *c, int r0, int r1, const void *job)
 
 static void ffn_act_rows(ptune_ctx *c, int r0, int r1, const void *job)
 {
-    (void)job;
+    const float *ff = job;
     const int F = c->m->hp.n_ff;
     if (c->m->arch->ffn == PT_FFN_SWIGLU)
-        pt_swiglu_forward(c->ff_act + (size_t)r0 * F, c->ff + (size_t)r0 * 2 * F, r1 - r0, F);
+        pt_swiglu_forward(c->ff_act + (size_t)r0 * F, ff + (size_t)r0 * 2 * F, r1 - r0, F);
     else
-        pt_gelu_tanh_forward(c->ff_act + (size_t)r0 * F, c->ff + (size_t)r0 * F, (long)(r1 - r0) * F);
+        pt_gelu_tanh_forward(c->ff_act + (size_t)r0 * F, ff + (size_t)r0 * F, (long)(r1 - r0) * F);
 }
 
 /* ---- attention: one task per (sequence, head) --------------------------------------------- */
 
 typedef struct attn_job {
     ptune_ctx *c;
+    const float *qkv;
     size_t scratch_stride;
 } attn_job;
 
@@ -160,7 +165,7 @@ static void attn_task(void *arg, int task, int thread)
     const int seq = task / nh, head = task % nh, kvh = head / group;
     const int qkv_dim = pt_hp_qkv_dim(h), q_dim = pt_hp_q_dim(h), kv_dim = pt_hp_kv_dim(h);
     const int row0 = c->seq_row0[seq], T = c->seq_row0[seq + 1] - row0;
-    const float *base = c->qkv + (size_t)row0 * qkv_dim;
+    const float *base = j->qkv + (size_t)row0 * qkv_dim;
     pt_attention_forward(c->att + (size_t)row0 * q_dim + (size_t)head * hd, q_dim,
                          c->att_scratch + (size_t)thread * j->scratch_stride, base + (size_t)head * hd,
                          base + q_dim + (size_t)kvh * hd, base + q_dim + kv_dim + (size_t)kvh * hd, qkv_dim, T, hd,
@@ -169,7 +174,8 @@ static void attn_task(void *arg, int task, int thread)
 
 static ptune_status ensure_attention_scratch(ptune_ctx *c, int longest)
 {
-    size_t per = (size_t)longest * (size_t)longest, need;
+    /* forward needs one T×T block per thread, backward two (probabilities and their gradient) */
+    size_t per = (size_t)longest * (size_t)longest * (c->training ? 2 : 1), need;
     if (!pt_mul_size(per, (size_t)pt_pool_n_threads(c->pool), &need))
         return pt_fail(PTUNE_E_NOMEM, "attention scratch size overflows");
     if (need <= c->att_scratch_floats) return PTUNE_OK;
@@ -188,19 +194,24 @@ static void block_forward(ptune_ctx *c, int l, size_t scratch_stride)
     const ptune_model *m = c->m;
     const pt_hparams *h = &m->hp;
     const int D = h->n_embd, F = h->n_ff, q_dim = pt_hp_q_dim(h), qkv_dim = pt_hp_qkv_dim(h);
-    const int up_rows = m->arch->ffn == PT_FFN_SWIGLU ? 2 * F : F;
+    const int up_rows = pt_ctx_up_rows(c);
+    float *x = pt_ctx_x(c, l), *x_out = pt_ctx_x(c, l + 1), *x_mid = pt_ctx_x_mid(c, l);
+    float *qkv = pt_ctx_qkv(c, l), *ff = pt_ctx_ff(c, l);
 
-    apply_norm(c, c->h, c->x, pt_layer_w(m, l, PT_SLOT_ATTN_NORM_W), pt_layer_w(m, l, PT_SLOT_ATTN_NORM_B));
-    linear(c, c->qkv, NULL, c->h, pt_layer_w(m, l, PT_SLOT_QKV), pt_layer_w(m, l, PT_SLOT_QKV_B), D, qkv_dim);
-    if (m->arch->pos == PT_POS_ROPE) parallel_rows(c, c->n_rows, rope_rows, NULL);
-    attn_job aj = {c, scratch_stride};
+    pt_ctx_norm(c, c->h, pt_ctx_stat(c, l, 0), pt_ctx_stat(c, l, 1), x, pt_layer_w(m, l, PT_SLOT_ATTN_NORM_W),
+                pt_layer_w(m, l, PT_SLOT_ATTN_NORM_B));
+    linear(c, qkv, NULL, c->h, pt_layer_w(m, l, PT_SLOT_QKV), pt_layer_w(m, l, PT_SLOT_QKV_B), D, qkv_dim);
+    if (m->arch->pos == PT_POS_ROPE) pt_ctx_parallel_rows(c, c->n_rows, rope_rows, qkv);
+    attn_job aj = {c, qkv, scratch_stride};
     pt_pool_run(c->pool, c->n_seq * h->n_head, attn_task, &aj);
-    linear(c, c->x_mid, c->x, c->att, pt_layer_w(m, l, PT_SLOT_ATTN_OUT), pt_layer_w(m, l, PT_SLOT_ATTN_OUT_B), q_dim, D);
+    linear(c, x_mid, x, c->att, pt_layer_w(m, l, PT_SLOT_ATTN_OUT), pt_layer_w(m, l, PT_SLOT_ATTN_OUT_B), q_dim, D);
 
-    apply_norm(c, c->h, c->x_mid, pt_layer_w(m, l, PT_SLOT_FFN_NORM_W), pt_layer_w(m, l, PT_SLOT_FFN_NORM_B));
-    linear(c, c->ff, NULL, c->h, pt_layer_w(m, l, PT_SLOT_FFN_UP), pt_layer_w(m, l, PT_SLOT_FFN_UP_B), D, up_rows);
-    parallel_rows(c, c->n_rows, ffn_act_rows, NULL);
-    linear(c, c->x, c->x_mid, c->ff_act, pt_layer_w(m, l, PT_SLOT_FFN_DOWN), pt_layer_w(m, l, PT_SLOT_FFN_DOWN_B), F, D);
+    pt_ctx_norm(c, c->h, pt_ctx_stat(c, l, 2), pt_ctx_stat(c, l, 3), x_mid, pt_layer_w(m, l, PT_SLOT_FFN_NORM_W),
+                pt_layer_w(m, l, PT_SLOT_FFN_NORM_B));
+    linear(c, ff, NULL, c->h, pt_layer_w(m, l, PT_SLOT_FFN_UP), pt_layer_w(m, l, PT_SLOT_FFN_UP_B), D, up_rows);
+    pt_ctx_parallel_rows(c, c->n_rows, ffn_act_rows, ff);
+    /* in an inference context x_out is x itself: x is no longer needed here */
+    linear(c, x_out, x_mid, c->ff_act, pt_layer_w(m, l, PT_SLOT_FFN_DOWN), pt_layer_w(m, l, PT_SLOT_FFN_DOWN_B), F, D);
 }
 
 /* ---- LM head: blocks of rows × the whole vocabulary ---------------------------------------- */
@@ -240,7 +251,18 @@ static void head_rows(ptune_ctx *c, int i0, int i1, const void *job)
             memcpy(c->logits + dst * V, logits, sizeof(float) * (size_t)V);
         }
         const int32_t t = c->row_target[r];
-        if (t != PT_IGNORE_INDEX) c->row_logprob[r] = (float)((double)logits[t] - pt_logsumexp(logits, V));
+        if (t == PT_IGNORE_INDEX) {
+            if (c->training) memset(c->head_out + (size_t)i * V, 0, sizeof(float) * (size_t)V); /* kept only */
+            continue;
+        }
+        const double lse = pt_logsumexp(logits, V);
+        c->row_logprob[r] = (float)((double)logits[t] - lse);
+        if (c->training) {
+            /* d(mean NLL)/d(logits) = (softmax − onehot) / n_counted, in place */
+            float *g = c->head_out + (size_t)i * V;
+            for (int v = 0; v < V; v++) g[v] = (float)exp((double)g[v] - lse) * c->grad_scale;
+            g[t] -= c->grad_scale;
+        }
     }
 }
 
@@ -261,32 +283,40 @@ static ptune_status ensure_logits(ptune_ctx *c)
     return PTUNE_OK;
 }
 
-static void lm_head(ptune_ctx *c)
+/* One block of gathered rows: logits, log-probabilities (and kept logits); in training, the
+ * logit gradient in place and this block's dH = dLogits · W scattered into dh_final. */
+static void head_block(ptune_ctx *c, const int32_t *rows, int n)
 {
     const ptune_model *m = c->m;
     const int D = m->hp.n_embd, V = m->hp.n_vocab;
     const float *w = m->global[PT_SLOT_OUTPUT];
+    pt_matmul_xwt(c->head_out, V, c->head_in, D, w, D, n, V, D, 1.0f, 0.0f);
+    head_job j = {rows, n};
+    pt_ctx_parallel_rows(c, n, head_rows, &j);
+    if (!c->training) return;
+    pt_matmul_xw(c->head_in, D, c->head_out, V, w, D, n, D, V, 1.0f, 0.0f);
+    for (int i = 0; i < n; i++)
+        memcpy(c->dh_final + (size_t)rows[i] * D, c->head_in + (size_t)i * D, sizeof(float) * (size_t)D);
+}
+
+static void lm_head(ptune_ctx *c, const float *h_final)
+{
+    const int D = c->m->hp.n_embd;
     int32_t rows[PT_HEAD_CHUNK];
     int n = 0;
+    if (c->training) memset(c->dh_final, 0, sizeof(float) * (size_t)c->n_rows * (size_t)D);
     for (int s = 0; s < c->n_seq; s++) {
         for (int r = c->seq_row0[s]; r < c->seq_row0[s + 1]; r++) {
             if (c->row_target[r] == PT_IGNORE_INDEX && !keeps_row(c, r, s)) continue;
-            memcpy(c->head_in + (size_t)n * D, c->h + (size_t)r * D, sizeof(float) * (size_t)D);
+            memcpy(c->head_in + (size_t)n * D, h_final + (size_t)r * D, sizeof(float) * (size_t)D);
             rows[n++] = r;
-            bool last = s == c->n_seq - 1 && r == c->seq_row0[s + 1] - 1;
-            if (n == PT_HEAD_CHUNK || last) {
-                pt_matmul_xwt(c->head_out, V, c->head_in, D, w, D, n, V, D, 1.0f, 0.0f);
-                head_job j = {rows, n};
-                parallel_rows(c, n, head_rows, &j);
+            if (n == PT_HEAD_CHUNK) {
+                head_block(c, rows, n);
                 n = 0;
             }
         }
     }
-    if (n > 0) {
-        pt_matmul_xwt(c->head_out, V, c->head_in, D, w, D, n, V, D, 1.0f, 0.0f);
-        head_job j = {rows, n};
-        parallel_rows(c, n, head_rows, &j);
-    }
+    if (n > 0) head_block(c, rows, n);
 }
 
 /* ---- batch validation and row bookkeeping -------------------------------------------------- */
@@ -352,6 +382,9 @@ static ptune_status setup_batch(ptune_ctx *c, const ptune_prompt *prompt, const 
         }
     }
     c->seq_row0[b->n_seq] = r;
+    int64_t counted = 0;
+    for (int i = 0; i < r; i++) counted += c->row_target[i] != PT_IGNORE_INDEX;
+    c->grad_scale = counted ? (float)(1.0 / (double)counted) : 0.0f;
     return PTUNE_OK;
 }
 
@@ -368,12 +401,17 @@ PTUNE_API ptune_status ptune_forward(ptune_ctx *c, const ptune_prompt *prompt, c
     if (s) return s;
 
     const ptune_model *m = c->m;
-    parallel_rows(c, c->n_rows, embed_rows, prompt);
-    if (m->arch->emb_norm)
-        apply_norm(c, c->x, c->x, m->global[PT_SLOT_EMB_NORM_W], m->global[PT_SLOT_EMB_NORM_B]);
+    float *x0 = pt_ctx_x(c, 0);
+    embed_job ej = {prompt, c->emb ? c->emb : x0};
+    pt_ctx_parallel_rows(c, c->n_rows, embed_rows, &ej);
+    if (m->arch->emb_norm) /* BLOOM: the prompt rows pass the embedding LayerNorm too, as in PEFT */
+        pt_ctx_norm(c, x0, c->emb_stats, c->emb_stats + c->max_tokens, ej.dst, m->global[PT_SLOT_EMB_NORM_W],
+                    m->global[PT_SLOT_EMB_NORM_B]);
     for (int l = 0; l < m->hp.n_layer; l++) block_forward(c, l, (size_t)longest * (size_t)longest);
-    apply_norm(c, c->h, c->x, m->global[PT_SLOT_OUT_NORM_W], m->global[PT_SLOT_OUT_NORM_B]);
-    lm_head(c);
+    const int L = m->hp.n_layer;
+    pt_ctx_norm(c, c->h, c->final_stats, c->final_stats + c->max_tokens, pt_ctx_x(c, L), m->global[PT_SLOT_OUT_NORM_W],
+                m->global[PT_SLOT_OUT_NORM_B]);
+    lm_head(c, c->h);
 
     double sum = 0.0;
     int64_t n = 0;
@@ -386,6 +424,7 @@ PTUNE_API ptune_status ptune_forward(ptune_ctx *c, const ptune_prompt *prompt, c
         return pt_fail(PTUNE_E_NUMERIC, "ptune_forward: the log-likelihood is not finite (NaN/Inf in the prompt or activations)");
     c->nll_sum = sum;
     c->n_counted = n;
+    c->fwd_prompt = prompt;
     c->have_result = true;
     return PTUNE_OK;
 }
@@ -397,6 +436,25 @@ PTUNE_API ptune_status ptune_loss(ptune_ctx *c, double *loss, int64_t *n_counted
     if (c->n_counted == 0) return pt_fail(PTUNE_E_STATE, "ptune_loss: the batch has no counted target (all labels -100?)");
     *loss = c->nll_sum / (double)c->n_counted;
     if (n_counted) *n_counted = c->n_counted;
+    return PTUNE_OK;
+}
+
+PTUNE_API ptune_status ptune_seq_loss(ptune_ctx *c, int32_t seq, double *loss, int64_t *n_counted)
+{
+    if (!c || !loss) return pt_fail(PTUNE_E_INVALID_ARG, "ptune_seq_loss: context and loss are required");
+    if (!c->have_result) return pt_fail(PTUNE_E_STATE, "ptune_seq_loss: no successful forward pass yet");
+    if (seq < 0 || seq >= c->n_seq)
+        return pt_fail(PTUNE_E_INVALID_ARG, "ptune_seq_loss: sequence %d outside [0, %d)", seq, c->n_seq);
+    double sum = 0.0;
+    int64_t n = 0;
+    for (int r = c->seq_row0[seq]; r < c->seq_row0[seq + 1]; r++) {
+        if (c->row_target[r] == PT_IGNORE_INDEX) continue;
+        sum -= c->row_logprob[r];
+        n++;
+    }
+    if (n == 0) return pt_fail(PTUNE_E_STATE, "ptune_seq_loss: sequence %d has no counted target", seq);
+    *loss = sum / (double)n;
+    if (n_counted) *n_counted = n;
     return PTUNE_OK;
 }
 
