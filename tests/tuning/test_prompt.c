@@ -456,6 +456,58 @@ static void test_fixture_adapters_byte_equal(void **state)
 
 /* Non-null values PEFT would keep (revision, tokenizer_kwargs, modules_to_save, auto_mapping,
  * nested containers, floats) survive a load/save cycle in Python's exact formatting. */
+/* The fixture adapters load to exactly their stored values and score exactly like a prompt
+ * filled with those raw values. */
+static void test_fixture_adapters_score(void **state)
+{
+    (void)state;
+    const char *names[] = {"tiny-bloom", "tiny-gpt2", "tiny-llama", "tiny-qwen2"};
+    const int32_t ids[] = {5, 77, 300, 12, 9, 401, 33};
+    const int32_t len = 7;
+    const int32_t *seqs[1] = {ids};
+    ptune_batch b = {.n_seq = 1, .ids = seqs, .len = &len};
+    for (int k = 0; k < 4; k++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "fixtures/models/%s", names[k]);
+        ptune_model *m = load(rel);
+        snprintf(rel, sizeof rel, "fixtures/%s/peft_adapter/adapter_model.safetensors", names[k]);
+        char *file = pt_test_shared_path(rel);
+        pt_safetensors st;
+        assert_int_equal(pt_safetensors_open(file, &st), PTUNE_OK);
+        size_t n;
+        double *raw = pt_test_tensor_f64(&st, "prompt_embeddings", &n);
+        snprintf(rel, sizeof rel, "fixtures/%s/peft_adapter", names[k]);
+        char *adapter = pt_test_shared_path(rel);
+        ptune_prompt *loaded = NULL, *manual = NULL;
+        assert_int_equal(ptune_prompt_load(m, adapter, &loaded), PTUNE_OK);
+        ptune_prompt_params pp;
+        ptune_prompt_params_init(&pp);
+        pp.n_virtual = ptune_prompt_n_virtual(loaded);
+        assert_int_equal(ptune_prompt_new(m, &pp, &manual), PTUNE_OK);
+        assert_int_equal((size_t)pp.n_virtual * (size_t)ptune_model_n_embd(m), n);
+        for (size_t i = 0; i < n; i++) {
+            ptune_prompt_values(manual)[i] = (float)raw[i];
+            assert_true(ptune_prompt_values(loaded)[i] == (float)raw[i]);
+        }
+        ptune_ctx *c;
+        assert_int_equal(ptune_ctx_new(m, NULL, &c), PTUNE_OK);
+        double la, lb;
+        assert_int_equal(ptune_forward(c, loaded, &b), PTUNE_OK);
+        assert_int_equal(ptune_loss(c, &la, NULL), PTUNE_OK);
+        assert_int_equal(ptune_forward(c, manual, &b), PTUNE_OK);
+        assert_int_equal(ptune_loss(c, &lb, NULL), PTUNE_OK);
+        assert_true(la == lb);
+        ptune_ctx_free(c);
+        ptune_prompt_free(loaded);
+        ptune_prompt_free(manual);
+        free(raw);
+        pt_safetensors_close(&st);
+        free(file);
+        free(adapter);
+        ptune_model_free(m);
+    }
+}
+
 static void test_config_values_kept(void **state)
 {
     (void)state;
@@ -780,6 +832,7 @@ int main(void)
         cmocka_unit_test(test_class_labels),
         cmocka_unit_test(test_save_load_roundtrip),
         cmocka_unit_test(test_fixture_adapters_byte_equal),
+        cmocka_unit_test(test_fixture_adapters_score),
         cmocka_unit_test(test_config_values_kept),
         cmocka_unit_test(test_load_rejects),
         cmocka_unit_test(test_unknown_key_warns),
