@@ -1,16 +1,14 @@
-/* bench_forward owns the forward-throughput benchmark: it builds a synthetic GPT-2-124M
- * checkpoint, times load and ptune_forward (tokens/s, GFLOP/s, peak RSS) against cblas_sgemm. */
+/* bench_forward owns the forward-throughput benchmark: on a synthetic GPT-2-124M checkpoint
+ * (bench_models.c) it times load and ptune_forward (tokens/s, GFLOP/s, peak RSS) against
+ * cblas_sgemm. */
+#include "bench_models.h"
 #include "core/rng.h"
-#include "formats/safetensors_write.h"
 #include "ptune/ptune.h"
 #include "tuning/ctx.h" /* PT_HEAD_CHUNK: rows per LM-head sgemm, for the sgemm-only estimate */
 
-#include <cblas.h>
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,16 +17,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef PT_HEAD_CHUNK
 #define PT_HEAD_CHUNK 32
 #endif
-
-/* ---- the synthetic model: GPT-2 124M shapes ------------------------------------------------ */
-enum { G_VOCAB = 50257, G_EMBD = 768, G_LAYER = 12, G_HEAD = 12, G_POS = 1024 };
 
 #define MIN_ITERS 3        /* timed iterations per case when --iters is not given */
 #define MAX_ITERS 1000
@@ -45,149 +38,6 @@ typedef struct options {
     uint64_t seed;
     bool json;
 } options;
-
-static char g_tmpdir[4096]; /* removed at exit when non-empty */
-
-/* ---- small utilities ------------------------------------------------------------------------ */
-
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 1, 2), noreturn))
-#endif
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bench_forward: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-static void check(ptune_status st, const char *what)
-{
-    if (st != PTUNE_OK) die("%s failed: %s: %s", what, ptune_status_str(st), ptune_last_error());
-}
-
-static void *xmalloc(size_t n, const char *what)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) die("out of memory allocating %zu bytes for %s", n, what);
-    return p;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of n values (sorts them). */
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static double peak_rss_mib(int who)
-{
-    struct rusage ru;
-    if (getrusage(who, &ru) != 0) return 0.0;
-    return (double)ru.ru_maxrss / 1024.0; /* Linux reports KiB */
-}
-
-/* Current resident set from /proc/self/statm, in MiB (0 when unavailable). */
-static double current_rss_mib(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (!f) return 0.0;
-    long size = 0, resident = 0;
-    int n = fscanf(f, "%ld %ld", &size, &resident);
-    fclose(f);
-    if (n != 2) return 0.0;
-    return (double)resident * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
-}
-
-/* User + system CPU seconds this process has used so far (all threads). */
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0.0;
-    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
-           1e-6 * (double)ru.ru_stime.tv_usec;
-}
-
-/* The 1-minute load average (-1 when unavailable): other work on the machine skews timings. */
-static double load_average(void)
-{
-    double l = -1.0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (!f) return -1.0;
-    if (fscanf(f, "%lf", &l) != 1) l = -1.0;
-    fclose(f);
-    return l;
-}
-
-static void cpu_model_name(char *out, size_t cap)
-{
-    snprintf(out, cap, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) != 0) continue;
-        const char *p = strchr(line, ':');
-        if (!p) continue;
-        p++;
-        while (*p == ' ' || *p == '\t') p++;
-        snprintf(out, cap, "%s", p);
-        out[strcspn(out, "\n")] = '\0';
-        break;
-    }
-    fclose(f);
-}
-
-static void rmtree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char child[8192];
-        snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-        struct stat st;
-        if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode)) rmtree(child);
-        else unlink(child);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
-static void cleanup_tmpdir(void)
-{
-    if (g_tmpdir[0]) rmtree(g_tmpdir);
-    g_tmpdir[0] = '\0';
-}
-
-static long parse_long(const char *s, long lo, long hi, const char *opt)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) die("%s expects an integer in [%ld, %ld], got \"%s\"", opt, lo, hi, s);
-    return v;
-}
 
 static void usage(FILE *f)
 {
@@ -215,210 +65,39 @@ static options parse_args(int argc, char **argv)
             exit(0);
         } else if (!has_val) {
             usage(stderr);
-            die("unknown option or missing value: %s", a);
-        } else if (!strcmp(a, "--threads")) o.threads = (int)parse_long(argv[++i], 1, 256, a);
-        else if (!strcmp(a, "--blas-threads")) o.blas_threads = (int)parse_long(argv[++i], 1, 256, a);
-        else if (!strcmp(a, "--iters")) o.iters = (int)parse_long(argv[++i], 1, MAX_ITERS, a);
-        else if (!strcmp(a, "--seed")) o.seed = (uint64_t)parse_long(argv[++i], 0, INT32_MAX, a);
+            bench_die("unknown option or missing value: %s", a);
+        } else if (!strcmp(a, "--threads")) o.threads = (int)bench_parse_long(argv[++i], 1, 256, a);
+        else if (!strcmp(a, "--blas-threads")) o.blas_threads = (int)bench_parse_long(argv[++i], 1, 256, a);
+        else if (!strcmp(a, "--iters")) o.iters = (int)bench_parse_long(argv[++i], 1, MAX_ITERS, a);
+        else if (!strcmp(a, "--seed")) o.seed = (uint64_t)bench_parse_long(argv[++i], 0, INT32_MAX, a);
         else if (!strcmp(a, "--min-time")) {
             char *end;
             o.min_time = strtod(argv[++i], &end);
             if (end == argv[i] || *end || !(o.min_time >= 0.0 && o.min_time <= 3600.0))
-                die("--min-time expects seconds in [0, 3600], got \"%s\"", argv[i]);
+                bench_die("--min-time expects seconds in [0, 3600], got \"%s\"", argv[i]);
         } else if (!strcmp(a, "--keep")) o.keep = argv[++i];
         else if (!strcmp(a, "--model")) o.model = argv[++i];
         else {
             usage(stderr);
-            die("unknown option: %s", a);
+            bench_die("unknown option: %s", a);
         }
     }
-    if (o.keep && o.model) die("--keep and --model exclude each other");
+    if (o.keep && o.model) bench_die("--keep and --model exclude each other");
     if (o.blas_threads == 0) o.blas_threads = o.threads;
     return o;
 }
 
-/* ---- generating the checkpoint (runs in a child process) ------------------------------------ */
-
-static int write_config(const char *dir)
-{
-    char path[8192];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    json_t *arch = json_array();
-    json_array_append_new(arch, json_string("GPT2LMHeadModel"));
-    json_t *c = json_object();
-    json_object_set_new(c, "architectures", arch);
-    json_object_set_new(c, "model_type", json_string("gpt2"));
-    json_object_set_new(c, "activation_function", json_string("gelu_new"));
-    json_object_set_new(c, "n_embd", json_integer(G_EMBD));
-    json_object_set_new(c, "n_layer", json_integer(G_LAYER));
-    json_object_set_new(c, "n_head", json_integer(G_HEAD));
-    json_object_set_new(c, "n_positions", json_integer(G_POS));
-    json_object_set_new(c, "n_ctx", json_integer(G_POS));
-    json_object_set_new(c, "vocab_size", json_integer(G_VOCAB));
-    json_object_set_new(c, "layer_norm_epsilon", json_real(1e-5));
-    json_object_set_new(c, "initializer_range", json_real(0.02));
-    json_object_set_new(c, "bos_token_id", json_integer(G_VOCAB - 1));
-    json_object_set_new(c, "eos_token_id", json_integer(G_VOCAB - 1));
-    json_object_set_new(c, "tie_word_embeddings", json_true());
-    json_object_set_new(c, "torch_dtype", json_string("float32"));
-    int rc = json_dump_file(c, path, JSON_INDENT(2) | JSON_SORT_KEYS);
-    json_decref(c);
-    if (rc != 0) {
-        fprintf(stderr, "bench_forward: cannot write %s: %s\n", path, strerror(errno));
-        return 1;
-    }
-    return 0;
-}
-
-typedef enum fill_kind { FILL_NORMAL, FILL_ONES, FILL_ZEROS } fill_kind;
-
-typedef struct gen_tensors {
-    pt_st_write_tensor *t;
-    char **names;
-    float **bufs;
-    size_t n, cap;
-} gen_tensors;
-
-static void add_tensor(gen_tensors *g, pt_rng *rng, fill_kind fill, int64_t d0, int64_t d1, const char *fmt, int layer)
-{
-    if (g->n == g->cap) die("internal: tensor table full");
-    char name[256];
-    snprintf(name, sizeof name, fmt, layer);
-    size_t count = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
-    float *buf = xmalloc(count * sizeof(float), "generated weights");
-    for (size_t i = 0; i < count; i++)
-        buf[i] = fill == FILL_NORMAL ? (float)(0.02 * pt_rng_normal(rng)) : fill == FILL_ONES ? 1.0f : 0.0f;
-    g->names[g->n] = strdup(name);
-    if (!g->names[g->n]) die("out of memory");
-    g->bufs[g->n] = buf;
-    pt_st_write_tensor *t = &g->t[g->n++];
-    memset(t, 0, sizeof *t);
-    t->name = g->names[g->n - 1];
-    t->dtype = PT_DTYPE_F32;
-    t->n_dims = d1 > 0 ? 2 : 1;
-    t->shape[0] = d0;
-    if (d1 > 0) t->shape[1] = d1;
-    t->data = buf;
-}
-
-/* Writes config.json and an F32 model.safetensors (≈475 MiB) into `dir`. Returns 0 or 1. */
-static int generate_model(const char *dir, uint64_t seed)
-{
-    if (write_config(dir)) return 1;
-    const int64_t D = G_EMBD;
-    gen_tensors g = {0};
-    g.cap = 4 + 12 * (size_t)G_LAYER;
-    g.t = xmalloc(g.cap * sizeof *g.t, "tensor table");
-    g.names = xmalloc(g.cap * sizeof *g.names, "tensor table");
-    g.bufs = xmalloc(g.cap * sizeof *g.bufs, "tensor table");
-    pt_rng rng;
-    pt_rng_seed(&rng, seed);
-    add_tensor(&g, &rng, FILL_NORMAL, G_VOCAB, D, "transformer.wte.weight", 0);
-    add_tensor(&g, &rng, FILL_NORMAL, G_POS, D, "transformer.wpe.weight", 0);
-    for (int l = 0; l < G_LAYER; l++) {
-        add_tensor(&g, &rng, FILL_ONES, D, 0, "transformer.h.%d.ln_1.weight", l);
-        add_tensor(&g, &rng, FILL_ZEROS, D, 0, "transformer.h.%d.ln_1.bias", l);
-        add_tensor(&g, &rng, FILL_NORMAL, D, 3 * D, "transformer.h.%d.attn.c_attn.weight", l);
-        add_tensor(&g, &rng, FILL_ZEROS, 3 * D, 0, "transformer.h.%d.attn.c_attn.bias", l);
-        add_tensor(&g, &rng, FILL_NORMAL, D, D, "transformer.h.%d.attn.c_proj.weight", l);
-        add_tensor(&g, &rng, FILL_ZEROS, D, 0, "transformer.h.%d.attn.c_proj.bias", l);
-        add_tensor(&g, &rng, FILL_ONES, D, 0, "transformer.h.%d.ln_2.weight", l);
-        add_tensor(&g, &rng, FILL_ZEROS, D, 0, "transformer.h.%d.ln_2.bias", l);
-        add_tensor(&g, &rng, FILL_NORMAL, D, 4 * D, "transformer.h.%d.mlp.c_fc.weight", l);
-        add_tensor(&g, &rng, FILL_ZEROS, 4 * D, 0, "transformer.h.%d.mlp.c_fc.bias", l);
-        add_tensor(&g, &rng, FILL_NORMAL, 4 * D, D, "transformer.h.%d.mlp.c_proj.weight", l);
-        add_tensor(&g, &rng, FILL_ZEROS, D, 0, "transformer.h.%d.mlp.c_proj.bias", l);
-    }
-    add_tensor(&g, &rng, FILL_ONES, D, 0, "transformer.ln_f.weight", 0);
-    add_tensor(&g, &rng, FILL_ZEROS, D, 0, "transformer.ln_f.bias", 0);
-
-    char path[8192];
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    ptune_status st = pt_safetensors_write(path, g.t, g.n, "{\"format\":\"pt\"}");
-    if (st != PTUNE_OK)
-        fprintf(stderr, "bench_forward: writing %s failed: %s: %s\n", path, ptune_status_str(st), ptune_last_error());
-    for (size_t i = 0; i < g.n; i++) {
-        free(g.bufs[i]);
-        free(g.names[i]);
-    }
-    free(g.t);
-    free(g.names);
-    free(g.bufs);
-    return st == PTUNE_OK ? 0 : 1;
-}
-
-/* Generates in a child process so the generator's ≈0.5 GiB of buffers never count towards this
- * process's peak RSS. Returns the wall time; *child_rss gets the child's peak RSS in MiB. */
-static double generate_in_child(const char *dir, uint64_t seed, double *child_rss)
-{
-    fflush(NULL);
-    double t0 = now_s();
-    pid_t pid = fork();
-    if (pid < 0) die("fork failed: %s", strerror(errno));
-    if (pid == 0) _exit(generate_model(dir, seed));
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) die("waitpid failed: %s", strerror(errno));
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die("generating the model in %s failed", dir);
-    *child_rss = peak_rss_mib(RUSAGE_CHILDREN);
-    return now_s() - t0;
-}
-
-/* ---- cblas_sgemm timing -------------------------------------------------------------------- */
-
-typedef struct gemm_timing {
-    int m, n, k;
-    bool trans_b;
-    double median_s;
-    int reps;
-} gemm_timing;
-
-/* C[M,N] = A[M,K] · B (B is [N,K] with trans_b, else [K,N]), timed like the library calls it. */
-static gemm_timing time_sgemm(int M, int N, int K, bool trans_b, double min_time, int min_reps)
-{
-    size_t na = (size_t)M * K, nb = (size_t)N * K, nc = (size_t)M * N;
-    float *a = xmalloc(na * sizeof(float), "sgemm A"), *b = xmalloc(nb * sizeof(float), "sgemm B");
-    float *c = xmalloc(nc * sizeof(float), "sgemm C");
-    pt_rng rng;
-    pt_rng_seed(&rng, 99);
-    for (size_t i = 0; i < na; i++) a[i] = (float)(pt_rng_uniform(&rng) - 0.5);
-    for (size_t i = 0; i < nb; i++) b[i] = (float)(pt_rng_uniform(&rng) - 0.5);
-    memset(c, 0, nc * sizeof(float));
-    const int ldb = trans_b ? K : N;
-    const CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, M, N, K, 1.0f, a, K, b, ldb, 0.0f, c, N); /* warm-up */
-    double times[MAX_ITERS];
-    int n = 0;
-    double start = now_s();
-    while (n < MAX_ITERS && (n < min_reps || now_s() - start < min_time)) {
-        double t0 = now_s();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, M, N, K, 1.0f, a, K, b, ldb, 0.0f, c, N);
-        times[n++] = now_s() - t0;
-    }
-    free(a);
-    free(b);
-    free(c);
-    gemm_timing g = {M, N, K, trans_b, median(times, n), n};
-    return g;
-}
-
-static double gemm_gflops(const gemm_timing *g)
-{
-    return 2.0 * g->m * (double)g->n * g->k / g->median_s * 1e-9;
-}
-
-/* Memoised timings for the sgemm-only estimate. */
-static gemm_timing g_est_cache[64];
+static bench_gemm_timing g_est_cache[64];
 static int g_est_n;
 
 static double est_sgemm_s(int M, int N, int K, bool trans_b)
 {
     if (M <= 0 || N <= 0 || K <= 0) return 0.0;
     for (int i = 0; i < g_est_n; i++) {
-        const gemm_timing *g = &g_est_cache[i];
+        const bench_gemm_timing *g = &g_est_cache[i];
         if (g->m == M && g->n == N && g->k == K && g->trans_b == trans_b) return g->median_s;
     }
-    gemm_timing g = time_sgemm(M, N, K, trans_b, EST_MIN_TIME, 3);
+    bench_gemm_timing g = bench_time_sgemm(M, N, K, false, trans_b, EST_MIN_TIME, 3);
     if (g_est_n < (int)(sizeof g_est_cache / sizeof g_est_cache[0])) g_est_cache[g_est_n++] = g;
     return g.median_s;
 }
@@ -496,9 +175,9 @@ static void run_case(const bench_case *bc, const options *o, const ptune_model *
     /* random ids; labels = ids */
     pt_rng rng;
     pt_rng_seed(&rng, o->seed + 17u * (uint64_t)(bc - k_cases) + 1u);
-    int32_t *ids = xmalloc(sizeof(int32_t) * (size_t)bc->n_seq * (size_t)bc->len, "token ids");
-    const int32_t **seq_ids = xmalloc(sizeof *seq_ids * (size_t)bc->n_seq, "batch");
-    int32_t *lens = xmalloc(sizeof(int32_t) * (size_t)bc->n_seq, "batch");
+    int32_t *ids = bench_xmalloc(sizeof(int32_t) * (size_t)bc->n_seq * (size_t)bc->len, "token ids");
+    const int32_t **seq_ids = bench_xmalloc(sizeof *seq_ids * (size_t)bc->n_seq, "batch");
+    int32_t *lens = bench_xmalloc(sizeof(int32_t) * (size_t)bc->n_seq, "batch");
     for (int i = 0; i < bc->n_seq * bc->len; i++) ids[i] = (int32_t)pt_rng_below(&rng, (uint64_t)s->V);
     for (int q = 0; q < bc->n_seq; q++) {
         seq_ids[q] = ids + (size_t)q * bc->len;
@@ -513,34 +192,34 @@ static void run_case(const bench_case *bc, const options *o, const ptune_model *
         pp.n_virtual = bc->n_virtual;
         pp.init = PTUNE_PROMPT_INIT_RANDOM;
         pp.seed = o->seed;
-        check(ptune_prompt_new(m, &pp, &prompt), "ptune_prompt_new");
+        bench_check(ptune_prompt_new(m, &pp, &prompt), "ptune_prompt_new");
     }
 
     if (!o->json) fprintf(stderr, "  %-16s warm-up ...\n", bc->name);
-    check(ptune_forward(ctx, prompt, &b), "ptune_forward (warm-up)");
-    check(ptune_loss(ctx, &r->loss, &r->head_rows), "ptune_loss");
+    bench_check(ptune_forward(ctx, prompt, &b), "ptune_forward (warm-up)");
+    bench_check(ptune_loss(ctx, &r->loss, &r->head_rows), "ptune_loss");
 
-    double *times = xmalloc(sizeof(double) * MAX_ITERS, "timings");
+    double *times = bench_xmalloc(sizeof(double) * MAX_ITERS, "timings");
     int n = 0;
-    double start = now_s(), cpu0 = cpu_seconds();
+    double start = bench_now_s(), cpu0 = bench_cpu_seconds();
     for (;;) {
-        double t0 = now_s();
-        check(ptune_forward(ctx, prompt, &b), "ptune_forward");
-        times[n++] = now_s() - t0;
-        if (o->iters > 0 ? n >= o->iters : ((n >= MIN_ITERS && now_s() - start >= o->min_time) || n >= MAX_ITERS))
+        double t0 = bench_now_s();
+        bench_check(ptune_forward(ctx, prompt, &b), "ptune_forward");
+        times[n++] = bench_now_s() - t0;
+        if (o->iters > 0 ? n >= o->iters : ((n >= MIN_ITERS && bench_now_s() - start >= o->min_time) || n >= MAX_ITERS))
             break;
     }
-    r->cpu_util = (cpu_seconds() - cpu0) / (now_s() - start);
+    r->cpu_util = (bench_cpu_seconds() - cpu0) / (bench_now_s() - start);
     double loss2;
-    check(ptune_loss(ctx, &loss2, NULL), "ptune_loss");
+    bench_check(ptune_loss(ctx, &loss2, NULL), "ptune_loss");
     if (!(fabs(loss2 - r->loss) <= 1e-5 * fabs(r->loss)))
-        die("%s: the loss changed between identical forward passes (%.9g vs %.9g)", bc->name, r->loss, loss2);
+        bench_die("%s: the loss changed between identical forward passes (%.9g vs %.9g)", bc->name, r->loss, loss2);
 
     r->iters = n;
     r->min_s = times[0];
     for (int i = 1; i < n; i++)
         if (times[i] < r->min_s) r->min_s = times[i];
-    r->median_s = median(times, n);
+    r->median_s = bench_median(times, n);
     r->tokens = (int64_t)bc->n_seq * bc->len;
     r->rows = (int64_t)bc->n_seq * T;
 
@@ -587,7 +266,7 @@ typedef struct report {
     double load_s, rss_after_load_mib, rss_after_forward_mib, peak_rss_mib;
     double loadavg_start, loadavg_end;
     case_result cases[N_CASES];
-    gemm_timing gemm[3];
+    bench_gemm_timing gemm[3];
     const char *gemm_label[3];
     int n_gemm;
 } report;
@@ -640,9 +319,9 @@ static void print_table(const report *rp)
     }
     printf("\ncblas_sgemm alone (NoTrans x Trans, as the library calls it), same process:\n");
     for (int i = 0; i < rp->n_gemm; i++) {
-        const gemm_timing *g = &rp->gemm[i];
+        const bench_gemm_timing *g = &rp->gemm[i];
         printf("  %5d x %5d x %4d  %-22s %8.2f ms  %7.1f GFLOP/s\n", g->m, g->n, g->k, rp->gemm_label[i],
-               g->median_s * 1e3, gemm_gflops(g));
+               g->median_s * 1e3, bench_gemm_gflops(g));
     }
 }
 
@@ -714,15 +393,15 @@ static void print_json(const report *rp)
     json_object_set_new(root, "cases", cases);
     json_t *gemm = json_array();
     for (int i = 0; i < rp->n_gemm; i++) {
-        const gemm_timing *g = &rp->gemm[i];
+        const bench_gemm_timing *g = &rp->gemm[i];
         json_array_append_new(gemm, json_pack("{s:i,s:i,s:i,s:s,s:s,s:f,s:i,s:f}", "m", g->m, "n", g->n, "k", g->k,
                                               "op", "NoTrans x Trans", "what", rp->gemm_label[i], "median_s",
-                                              g->median_s, "reps", g->reps, "gflop_per_s", gemm_gflops(g)));
+                                              g->median_s, "reps", g->reps, "gflop_per_s", bench_gemm_gflops(g)));
     }
     json_object_set_new(root, "sgemm", gemm);
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(root);
-    if (!text) die("cannot serialise the JSON report");
+    if (!text) bench_die("cannot serialise the JSON report");
     puts(text);
     free(text);
 }
@@ -731,23 +410,19 @@ static void print_json(const report *rp)
 
 int main(int argc, char **argv)
 {
+    bench_prog = "bench_forward";
     options o = parse_args(argc, argv);
     if (ptune_version_number() != PTUNE_VERSION_NUMBER)
-        die("header/library version mismatch (%u vs %u)", (unsigned)PTUNE_VERSION_NUMBER, ptune_version_number());
+        bench_die("header/library version mismatch (%u vs %u)", (unsigned)PTUNE_VERSION_NUMBER, ptune_version_number());
     report rp;
     memset(&rp, 0, sizeof rp);
     rp.o = &o;
     rp.generate_s = -1.0;
-    cpu_model_name(rp.cpu, sizeof rp.cpu);
-    rp.loadavg_start = load_average();
+    bench_cpu_model_name(rp.cpu, sizeof rp.cpu);
+    rp.loadavg_start = bench_load_average();
     rp.nproc = sysconf(_SC_NPROCESSORS_ONLN);
-#if defined(OPENBLAS_VERSION)
-    rp.blas_config = openblas_get_config();
-    rp.blas_core = openblas_get_corename();
-#else
-    rp.blas_config = "unknown cblas";
-    rp.blas_core = "?";
-#endif
+    rp.blas_config = bench_blas_config();
+    rp.blas_core = bench_blas_core();
 
     /* 1. the model */
     const char *path = o.model;
@@ -755,41 +430,29 @@ int main(int argc, char **argv)
     if (!o.model) {
         const char *dir;
         if (o.keep) {
-            if (mkdir(o.keep, 0755) != 0 && errno != EEXIST) die("cannot create %s: %s", o.keep, strerror(errno));
+            if (mkdir(o.keep, 0755) != 0 && errno != EEXIST) bench_die("cannot create %s: %s", o.keep, strerror(errno));
             dir = o.keep;
         } else {
-            const char *base = getenv("TMPDIR");
-            snprintf(g_tmpdir, sizeof g_tmpdir, "%s/ptune-bench-XXXXXX", base && base[0] ? base : "/tmp");
-            if (!mkdtemp(g_tmpdir)) {
-                int e = errno;
-                g_tmpdir[0] = '\0';
-                die("mkdtemp failed: %s", strerror(e));
-            }
-            atexit(cleanup_tmpdir);
-            dir = g_tmpdir;
+            dir = bench_tmpdir_create(); /* removed after loading, at exit and on SIGINT/SIGTERM */
         }
         if (!o.json) fprintf(stderr, "generating a random GPT-2-124M checkpoint in %s ...\n", dir);
-        rp.generate_s = generate_in_child(dir, o.seed, &rp.generator_rss_mib);
+        rp.generate_s = bench_model_generate_in_child(dir, BENCH_MODEL_GPT2_124M, o.seed, &rp.generator_rss_mib);
         path = dir;
     }
     rp.model_path = o.model ? o.model : (o.keep ? o.keep : NULL);
 
     ptune_set_blas_threads(o.blas_threads);
-#if defined(OPENBLAS_VERSION)
-    rp.blas_threads = openblas_get_num_threads();
-#else
-    rp.blas_threads = o.blas_threads;
-#endif
+    rp.blas_threads = bench_blas_threads(o.blas_threads);
 
     if (!o.json) fprintf(stderr, "loading %s ...\n", path);
     ptune_model *m = NULL;
-    double t0 = now_s();
-    check(ptune_model_load(path, NULL, &m), "ptune_model_load");
-    rp.load_s = now_s() - t0;
-    rp.rss_after_load_mib = current_rss_mib();
+    double t0 = bench_now_s();
+    bench_check(ptune_model_load(path, NULL, &m), "ptune_model_load");
+    rp.load_s = bench_now_s() - t0;
+    rp.rss_after_load_mib = bench_current_rss_mib();
     rp.m = m;
     rp.s = model_shape(m);
-    if (g_tmpdir[0]) cleanup_tmpdir(); /* the weights are in memory now */
+    bench_tmpdir_remove(); /* the weights are in memory now (no-op with --keep / --model) */
 
     /* 2. the forward cases */
     int max_rows = 0;
@@ -803,28 +466,28 @@ int main(int argc, char **argv)
     cp.max_tokens = max_rows;
     cp.logits = PTUNE_LOGITS_NONE;
     ptune_ctx *ctx = NULL;
-    check(ptune_ctx_new(m, &cp, &ctx), "ptune_ctx_new");
+    bench_check(ptune_ctx_new(m, &cp, &ctx), "ptune_ctx_new");
     if (!o.json) fprintf(stderr, "timing forward passes (%d threads) ...\n", o.threads);
     for (int i = 0; i < N_CASES; i++) run_case(&k_cases[i], &o, m, ctx, &rp.s, &rp.cases[i]);
     /* sampled before the sgemm timings below allocate their own (large) operands */
-    rp.peak_rss_mib = peak_rss_mib(RUSAGE_SELF);
-    rp.rss_after_forward_mib = current_rss_mib();
+    rp.peak_rss_mib = bench_peak_rss_mib(RUSAGE_SELF);
+    rp.rss_after_forward_mib = bench_current_rss_mib();
 
     /* 3. cblas_sgemm alone: the same calls as each case, and the shapes that dominate GPT-2 */
     if (!o.json) fprintf(stderr, "timing cblas_sgemm ...\n");
     for (int i = 0; i < N_CASES; i++) estimate_case(&k_cases[i], &rp.s, &rp.cases[i]);
     rp.gemm_label[0] = "(Wo-shaped, 512 rows)";
-    rp.gemm[0] = time_sgemm(512, 768, 768, true, GEMM_MIN_TIME, 5);
+    rp.gemm[0] = bench_time_sgemm(512, 768, 768, false, true, GEMM_MIN_TIME, 5);
     rp.gemm_label[1] = "(c_fc-shaped, 512 rows)";
-    rp.gemm[1] = time_sgemm(512, 3072, 768, true, GEMM_MIN_TIME, 5);
+    rp.gemm[1] = bench_time_sgemm(512, 3072, 768, false, true, GEMM_MIN_TIME, 5);
     rp.gemm_label[2] = "(one LM-head block)";
-    rp.gemm[2] = time_sgemm(PT_HEAD_CHUNK, rp.s.V, rp.s.D, true, GEMM_MIN_TIME, 5);
+    rp.gemm[2] = bench_time_sgemm(PT_HEAD_CHUNK, rp.s.V, rp.s.D, false, true, GEMM_MIN_TIME, 5);
     rp.n_gemm = 3;
-    rp.loadavg_end = load_average();
+    rp.loadavg_end = bench_load_average();
 
     if (o.json) print_json(&rp);
     else print_table(&rp);
-    if (fflush(stdout) != 0) die("writing the report failed: %s", strerror(errno));
+    if (fflush(stdout) != 0) bench_die("writing the report failed: %s", strerror(errno));
 
     ptune_ctx_free(ctx);
     ptune_model_free(m);

@@ -14,6 +14,8 @@ static const char usage[] =
     "                                      token ids as JSON (stdin by default)\n"
     "  detokenize TOKENIZER [--skip-special] (--ids 1,2,3 | --jsonl)\n"
     "                                      text from token ids\n"
+    "  train CONFIG.yaml [--set k.path=v] [--resume DIR]\n"
+    "                                      prompt-tune as a YAML run config says\n"
     "  version                             library version\n"
     "MODEL is a GGUF file or a Hugging Face model directory.";
 
@@ -27,6 +29,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "score")) return pt_cmd_score(argc - 1, argv + 1);
     if (!strcmp(argv[1], "tokenize")) return pt_cmd_tokenize(argc - 1, argv + 1);
     if (!strcmp(argv[1], "detokenize")) return pt_cmd_detokenize(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "train")) return pt_cmd_train(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("ptune %s\n", ptune_version_string());
         return 0;

@@ -490,6 +490,180 @@ PTUNE_API ptune_status ptune_optimizer_save(const ptune_optimizer *o, const char
 PTUNE_API ptune_status ptune_optimizer_load(ptune_optimizer *o, const char *path);
 PTUNE_API void ptune_optimizer_free(ptune_optimizer *o);
 
+/* ---------------------------------------------------------------------------------------
+ * Datasets
+ *
+ * Text examples tokenized once with the model's tokenizer into ragged sequences with labels
+ * (-100 where not scored; labels are aligned with ids, the loss shifts them as HF does).
+ * Read-only after loading; safe to share between threads (ptune_dataset_split modifies its
+ * first argument).
+ *
+ * Reading rules:
+ * - The file must be UTF-8 (a leading BOM is skipped); invalid bytes are PTUNE_E_INVALID_ARG
+ *   naming file:line:column.
+ * - CSV: RFC 4180 with a header row. Quoted fields may hold commas, line breaks and "" quotes;
+ *   records end at CRLF, LF or CR; empty lines are skipped. A stray quote RFC 4180 forbids
+ *   (`5" screen`, `"ab"cd`) is read leniently as Python's csv module does (kept literally /
+ *   appended) with a logged warning. A row with more or fewer fields than the header, or a
+ *   quote never closed, is PTUNE_E_FORMAT with file:line:column.
+ * - JSON Lines: one object per line (blank lines skipped); the field must be a string.
+ * - Text: one example per non-blank line, or with blank_line_separated one per block of
+ *   non-blank lines joined with "\n". A "\r" before "\n" is dropped.
+ * - `select` counts rows as read (CSV records, JSONL objects, text lines or blocks) and stops
+ *   reading after N of them.
+ * Tokenization: ids = encode(text, add_special) [++ encode(completion, no special tokens)]
+ * [++ EOS], truncated to max_length keeping the first tokens and, with add_eos, the EOS last.
+ * Labels are -100 on the prompt part (text_column) when completion_column is set, else equal
+ * to the ids. A row that trains nothing (fewer than 2 tokens, e.g. an empty text giving only
+ * BOS, or no scored completion token left after truncation) is skipped with one logged warning.
+ * ------------------------------------------------------------------------------------- */
+typedef struct ptune_dataset ptune_dataset;
+
+typedef enum ptune_data_format {
+    PTUNE_DATA_AUTO = 0,   /* from the extension: .csv, .jsonl/.json/.ndjson, anything else text */
+    PTUNE_DATA_CSV = 1,    /* RFC 4180 with a header row */
+    PTUNE_DATA_JSONL = 2,  /* one JSON object per line */
+    PTUNE_DATA_TEXT = 3    /* one example per line, or per blank-line-separated block */
+} ptune_data_format;
+
+typedef struct ptune_dataset_params {
+    uint32_t struct_size;
+    int32_t format;                  /* ptune_data_format; default AUTO */
+    const char *text_column;         /* CSV column / JSONL field; default "text" (NULL or "" too) */
+    const char *completion_column;   /* optional (NULL or "" = none; CSV/JSONL only): then
+                                        text_column is the prompt part (not scored) and this
+                                        column the scored completion */
+    int32_t blank_line_separated;    /* TEXT: examples separated by blank lines; default 0 */
+    int32_t max_length;              /* truncate each example to this many tokens, EOS
+                                        included (0 = none) */
+    int32_t add_special;             /* tokenize with the tokenizer's special tokens (BOS); default 1 */
+    int32_t add_eos;                 /* append the model's EOS id (scored); default 0 */
+    int64_t select;                  /* keep the first N rows (0 = all); the tutorial uses 50 */
+} ptune_dataset_params;
+
+PTUNE_API void ptune_dataset_params_init(ptune_dataset_params *p);
+/** Reads and tokenizes a dataset file with the model's tokenizer (rules above).
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (NULL model/path/out, bad params, invalid UTF-8 named
+ *  by file:line:column); PTUNE_E_IO; PTUNE_E_FORMAT (a bad row: the message gives
+ *  file:line:column; a missing column or field; an empty dataset, also after select and skips);
+ *  PTUNE_E_STATE (the model has no tokenizer, or add_eos and the model has no EOS id);
+ *  PTUNE_E_NOMEM. */
+PTUNE_API ptune_status ptune_dataset_load(const ptune_model *m, const char *path, const ptune_dataset_params *p,
+                                          ptune_dataset **out);
+PTUNE_API void ptune_dataset_free(ptune_dataset *d);
+/* Number of examples (0 for NULL). */
+PTUNE_API int64_t ptune_dataset_size(const ptune_dataset *d);
+/** Total tokens over all examples (0 for NULL). */
+PTUNE_API int64_t ptune_dataset_n_tokens(const ptune_dataset *d);
+/** Example i: its ids and labels (borrowed, valid for the dataset's lifetime or until it is
+ *  split) and length; each output is nullable.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (NULL, i out of range). */
+PTUNE_API ptune_status ptune_dataset_get(const ptune_dataset *d, int64_t i, const int32_t **ids,
+                                         const int32_t **labels, int32_t *len);
+/** Moves a seeded random `fraction` (0 < fraction < 1) of `d` into a new dataset *eval_out
+ *  (the held-out split): ceil(fraction * n) rows, clamped so each side keeps at least one.
+ *  The rows are chosen by a seeded Fisher–Yates draw; both sides keep their rows' original
+ *  relative order. Same seed and dataset, same split. On failure `d` is unchanged.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (NULL, fraction outside (0, 1), fewer than 2 rows);
+ *  PTUNE_E_NOMEM. */
+PTUNE_API ptune_status ptune_dataset_split(ptune_dataset *d, double fraction, uint64_t seed,
+                                           ptune_dataset **eval_out);
+
+/* ---------------------------------------------------------------------------------------
+ * Trainer: the loop HF's Trainer runs, as a handle (batching, evaluation, early stopping,
+ * checkpoints with exact resume, progress reporting).
+ * ------------------------------------------------------------------------------------- */
+typedef struct ptune_trainer ptune_trainer;
+
+typedef struct ptune_train_progress {
+    int64_t step;            /* optimizer steps done */
+    int64_t total_steps;
+    int32_t epoch;           /* 0-based epoch of the last step */
+    double loss;             /* mean training loss of the last step */
+    double lr;               /* learning rate that step used */
+    double grad_norm;        /* before clipping */
+    double tokens_per_s;     /* real tokens per second over the run so far */
+    double eta_s;            /* estimated seconds to the end */
+    double eval_loss;        /* NaN unless an evaluation ran at this step */
+    double eval_perplexity;  /* exp(eval_loss), NaN likewise */
+} ptune_train_progress;
+
+/* Called after every optimizer step (and after each evaluation); nonzero stops the run with
+ * PTUNE_E_ABORTED after the current step. */
+typedef int (*ptune_progress_fn)(const ptune_train_progress *p, void *user);
+
+typedef struct ptune_trainer_params {
+    uint32_t struct_size;
+    int32_t epochs;                 /* default 1 */
+    int64_t max_steps;              /* > 0 overrides epochs */
+    int32_t batch_size;             /* sequences per micro-batch; default 8 */
+    int32_t batch_tokens;           /* > 0: fill micro-batches up to this many rows instead */
+    int64_t auto_batch_memory;      /* > 0: shrink batch_size until a training context fits this
+                                       many bytes (HF's auto_find_batch_size, without retries) */
+    int32_t grad_accum;             /* micro-batches per optimizer step; default 1 */
+    int64_t eval_every;             /* evaluate every N steps (0 = at each epoch end if eval data) */
+    int32_t early_stopping_patience;/* stop after N evaluations without improvement (0 = off) */
+    uint64_t seed;                  /* data order */
+    int32_t n_threads;              /* 0 = all cores */
+    const ptune_optimizer_params *optimizer; /* NULL = AdamW defaults; total_steps is filled in */
+    const char *checkpoint_dir;     /* where checkpoints go (NULL = none) */
+    int64_t checkpoint_every;       /* steps between checkpoints (0 = only at the end) */
+    int32_t checkpoint_keep;        /* keep the last K (plus the best by eval loss); default 2 */
+    ptune_progress_fn progress;
+    void *progress_user;
+    const volatile int32_t *cancel; /* checked between steps; nonzero → save a checkpoint (when
+                                       checkpoint_dir is set) and return PTUNE_E_ABORTED */
+} ptune_trainer_params;
+
+PTUNE_API void ptune_trainer_params_init(ptune_trainer_params *p);
+/** Creates a trainer over `train` (and `eval`, nullable) tuning `prompt` on `m`. The model,
+ *  prompt and datasets are borrowed and must outlive the trainer.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG; PTUNE_E_CAPACITY (an example longer than the model's
+ *  context); PTUNE_E_NOMEM. */
+PTUNE_API ptune_status ptune_trainer_new(const ptune_model *m, ptune_prompt *prompt, const ptune_dataset *train,
+                                         const ptune_dataset *eval, const ptune_trainer_params *p,
+                                         ptune_trainer **out);
+/** One optimizer step (grad_accum micro-batches). PTUNE_E_STATE once training is complete. */
+PTUNE_API ptune_status ptune_trainer_step(ptune_trainer *t);
+/** Steps to the end of the current epoch. */
+PTUNE_API ptune_status ptune_trainer_epoch(ptune_trainer *t);
+/** Steps until max_steps/epochs are done, early stopping triggers, or the run is cancelled
+ *  (PTUNE_E_ABORTED). */
+PTUNE_API ptune_status ptune_trainer_run(ptune_trainer *t);
+/** Mean loss over the whole eval dataset (PTUNE_E_STATE without one). */
+PTUNE_API ptune_status ptune_trainer_evaluate(ptune_trainer *t, double *loss);
+/** Writes a checkpoint directory atomically: the prompt (PEFT format), optimizer state,
+ *  schedule position, RNG state and data order. */
+PTUNE_API ptune_status ptune_trainer_save_checkpoint(ptune_trainer *t, const char *dir);
+/** Restores a checkpoint written by ptune_trainer_save_checkpoint; continuing gives results
+ *  bit-identical to an uninterrupted run with the same params and thread count. */
+PTUNE_API ptune_status ptune_trainer_resume(ptune_trainer *t, const char *dir);
+PTUNE_API const ptune_train_progress *ptune_trainer_progress(const ptune_trainer *t);
+PTUNE_API void ptune_trainer_free(ptune_trainer *t);
+
+/* ---------------------------------------------------------------------------------------
+ * Run configs: the whole `ptune train` flow from a YAML file (schema in docs/train.md)
+ * ------------------------------------------------------------------------------------- */
+typedef struct ptune_run_params {
+    uint32_t struct_size;
+    const char *const *overrides;   /* "key.path=value" strings applied after the file */
+    int32_t n_overrides;
+    ptune_progress_fn progress;     /* also receives every step (nullable) */
+    void *progress_user;
+    const volatile int32_t *cancel; /* nonzero: checkpoint and stop (PTUNE_E_ABORTED) */
+    const char *resume;             /* a checkpoint directory to continue from (nullable) */
+} ptune_run_params;
+
+PTUNE_API void ptune_run_params_init(ptune_run_params *p);
+/** Loads the YAML run config, the model, the datasets and the prompt, trains, and writes to
+ *  output_dir: the tuned prompt as a PEFT adapter (adapter_config.json +
+ *  adapter_model.safetensors), metrics.jsonl (one record per logged step), loss.svg (train and
+ *  eval loss against step) and checkpoints/ (per the checkpoint settings).
+ *  @return PTUNE_OK; PTUNE_E_FORMAT for config errors (file:line:column); the status of the
+ *  failing stage otherwise (its message names it); PTUNE_E_ABORTED when cancelled (a checkpoint
+ *  was written). */
+PTUNE_API ptune_status ptune_run_yaml(const char *config_path, const ptune_run_params *p);
+
 #ifdef __cplusplus
 }
 #endif

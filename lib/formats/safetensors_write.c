@@ -1,18 +1,15 @@
 /* Owns the safetensors writer: builds the sorted, 8-byte padded JSON header with jansson and
- * writes header and data atomically (mkstemp in the target directory, fsync, rename). */
+ * writes header and data atomically through core/atomic_file (temporary, fsync, rename). */
 #include "formats/safetensors_write.h"
 #include "core/alloc.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define STW_METADATA_KEY "__metadata__"
 
@@ -220,47 +217,6 @@ fail:
     return rc;
 }
 
-static ptune_status stw_write_all(int fd, const void *data, size_t n, const char *path,
-                                  const char *tmp)
-{
-    const unsigned char *p = data;
-    while (n > 0) {
-        size_t chunk = n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n;
-        ssize_t w = write(fd, p, chunk);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return pt_fail(PTUNE_E_IO, "%s: cannot write %s: %s", path, tmp, strerror(errno));
-        }
-        if (w == 0) return pt_fail(PTUNE_E_IO, "%s: cannot write %s: no progress", path, tmp);
-        p += w;
-        n -= (size_t)w;
-    }
-    return PTUNE_OK;
-}
-
-/* Best effort: makes the rename durable; failures here do not undo a completed write. */
-static void stw_sync_parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = NULL;
-    if (!slash) dir = pt_strdup(".", "directory path");
-    else if (slash == path) dir = pt_strdup("/", "directory path");
-    else {
-        dir = pt_malloc((size_t)(slash - path) + 1, "directory path");
-        if (dir) {
-            memcpy(dir, path, (size_t)(slash - path));
-            dir[slash - path] = '\0';
-        }
-    }
-    if (!dir) return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
 ptune_status pt_safetensors_write(const char *path, const pt_st_write_tensor *tensors, size_t n,
                                   const char *metadata_json)
 {
@@ -271,9 +227,9 @@ ptune_status pt_safetensors_write(const char *path, const pt_st_write_tensor *te
     ptune_status rc = PTUNE_OK;
     size_t *order = pt_calloc(n, sizeof *order, "safetensors write order");
     uint64_t *nbytes = pt_calloc(n, sizeof *nbytes, "safetensors write sizes");
-    char *header = NULL, *tmp = NULL;
+    char *header = NULL;
     size_t header_len = 0;
-    int fd = -1;
+    pt_atomic_part *parts = NULL;
     if (!order || !nbytes) {
         rc = PTUNE_E_NOMEM;
         goto out;
@@ -293,57 +249,23 @@ ptune_status pt_safetensors_write(const char *path, const pt_st_write_tensor *te
     rc = stw_build_header(path, tensors, order, nbytes, n, metadata_json, &header, &header_len);
     if (rc != PTUNE_OK) goto out;
 
-    tmp = pt_strfmt("%s.tmp.XXXXXX", path);
-    if (!tmp) {
+    parts = pt_calloc(n + 2, sizeof *parts, "safetensors write parts");
+    if (!parts) {
         rc = PTUNE_E_NOMEM;
         goto out;
     }
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        rc = pt_fail(PTUNE_E_IO, "%s: cannot create temporary file: %s", path, strerror(errno));
-        free(tmp);
-        tmp = NULL; /* nothing to remove */
-        goto out;
-    }
-    if (fchmod(fd, S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH) != 0) {
-        rc = pt_fail(PTUNE_E_IO, "%s: cannot set mode of %s: %s", path, tmp, strerror(errno));
-        goto out;
-    }
-
     unsigned char len_le[8];
     for (int b = 0; b < 8; b++) len_le[b] = (unsigned char)((uint64_t)header_len >> (8 * b));
-    rc = stw_write_all(fd, len_le, sizeof len_le, path, tmp);
-    if (rc == PTUNE_OK) rc = stw_write_all(fd, header, header_len, path, tmp);
-    for (size_t i = 0; rc == PTUNE_OK && i < n; i++)
+    size_t n_parts = 0;
+    parts[n_parts++] = (pt_atomic_part){len_le, sizeof len_le};
+    parts[n_parts++] = (pt_atomic_part){header, header_len};
+    for (size_t i = 0; i < n; i++)
         if (nbytes[order[i]] > 0)
-            rc = stw_write_all(fd, tensors[order[i]].data, (size_t)nbytes[order[i]], path, tmp);
-    if (rc != PTUNE_OK) goto out;
-
-    if (fsync(fd) != 0) {
-        rc = pt_fail(PTUNE_E_IO, "%s: cannot sync %s: %s", path, tmp, strerror(errno));
-        goto out;
-    }
-    int cfd = fd;
-    fd = -1;
-    if (close(cfd) != 0) {
-        rc = pt_fail(PTUNE_E_IO, "%s: cannot close %s: %s", path, tmp, strerror(errno));
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = pt_fail(PTUNE_E_IO, "%s: cannot rename %s into place: %s", path, tmp,
-                     strerror(errno));
-        goto out;
-    }
-    free(tmp);
-    tmp = NULL; /* renamed: no longer ours to remove */
-    stw_sync_parent_dir(path);
+            parts[n_parts++] = (pt_atomic_part){tensors[order[i]].data, (size_t)nbytes[order[i]]};
+    rc = pt_atomic_writev(path, parts, n_parts);
 
 out:
-    if (fd >= 0) close(fd);
-    if (tmp) {
-        unlink(tmp);
-        free(tmp);
-    }
+    free(parts);
     free(header);
     free(order);
     free(nbytes);

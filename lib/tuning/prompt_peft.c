@@ -2,6 +2,7 @@
  * Python's json.dumps(indent=2, sort_keys=True) + adapter_model.safetensors) and config reading. */
 #include "tuning/prompt.h"
 #include "core/alloc.h"
+#include "core/atomic_file.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/utf8.h"
@@ -10,14 +11,12 @@
 #include "model/model.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define PEFT_CONFIG_NAME "adapter_config.json"
 #define PEFT_WEIGHTS_NAME "adapter_model.safetensors"
@@ -264,48 +263,6 @@ static ptune_status mkdir_p(const char *dir)
     return s;
 }
 
-/* Writes `text` to a new temporary file next to `path` (mode 0644, fsync'ed, closed) and
- * returns its malloc'd name in *tmp_out; nothing is left behind on failure. */
-static ptune_status write_temp(const char *path, const char *text, size_t len, char **tmp_out)
-{
-    char *tmp = pt_strfmt("%s.tmp.XXXXXX", path);
-    if (!tmp) return PTUNE_E_NOMEM;
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        ptune_status s = pt_fail(PTUNE_E_IO, "%s: cannot create temporary file: %s", path, strerror(errno));
-        free(tmp);
-        return s;
-    }
-    ptune_status s = PTUNE_OK;
-    if (fchmod(fd, S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH) != 0)
-        s = pt_fail(PTUNE_E_IO, "%s: cannot set mode of %s: %s", path, tmp, strerror(errno));
-    size_t off = 0;
-    while (!s && off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) s = pt_fail(PTUNE_E_IO, "%s: cannot write %s: %s", path, tmp, w < 0 ? strerror(errno) : "no progress");
-        else off += (size_t)w;
-    }
-    if (!s && fsync(fd) != 0) s = pt_fail(PTUNE_E_IO, "%s: cannot sync %s: %s", path, tmp, strerror(errno));
-    if (close(fd) != 0 && !s) s = pt_fail(PTUNE_E_IO, "%s: cannot close %s: %s", path, tmp, strerror(errno));
-    if (s) {
-        unlink(tmp);
-        free(tmp);
-        return s;
-    }
-    *tmp_out = tmp;
-    return PTUNE_OK;
-}
-
-static void sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 PTUNE_API ptune_status ptune_prompt_save(const ptune_prompt *p, const char *dir)
 {
     if (!p || !p->values || !dir || !dir[0])
@@ -326,7 +283,7 @@ PTUNE_API ptune_status ptune_prompt_save(const ptune_prompt *p, const char *dir)
     /* Both files must change together: the config is written to a temporary file first, the
      * weights then replace adapter_model.safetensors atomically, and only then is the config
      * renamed into place. Any failure before that rename leaves the directory as it was. */
-    if (!s) s = write_temp(config, text.data, text.len, &tmp);
+    if (!s) s = pt_atomic_prepare(config, text.data, text.len, &tmp);
     if (!s) {
         pt_st_write_tensor t = {
             .name = "prompt_embeddings",
@@ -337,17 +294,8 @@ PTUNE_API ptune_status ptune_prompt_save(const ptune_prompt *p, const char *dir)
         };
         s = pt_safetensors_write(weights, &t, 1, "{\"format\":\"pt\"}");
     }
-    if (!s && rename(tmp, config) != 0)
-        s = pt_fail(PTUNE_E_IO, "%s: cannot rename %s into place: %s", config, tmp, strerror(errno));
-    else if (!s) {
-        free(tmp);
-        tmp = NULL;
-        sync_dir(dir);
-    }
-    if (tmp) {
-        unlink(tmp);
-        free(tmp);
-    }
+    if (!s) s = pt_atomic_commit(tmp, config); /* consumes tmp, removed on failure */
+    else pt_atomic_abort(tmp);
     pt_buf_free(&text);
     free(config);
     free(weights);

@@ -247,6 +247,142 @@ static void test_score_text(void **state)
     free(ids);
 }
 
+/* Writes a small run: a text dataset and a YAML config for tiny-llama.gguf (synthetic vocab). */
+static char *write_run(const char *dir, const char *extra)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data.txt", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 24; i++) fprintf(f, "aab aac aad abab %d accc aaddd ab\n", i);
+    fclose(f);
+    char *cfg = malloc(4096);
+    assert_non_null(cfg);
+    snprintf(cfg, 4096, "%s/run.yaml", dir);
+    f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "model: %s/fixtures/models/tiny-llama.gguf\n"
+            "output_dir: %s/out\n"
+            "seed: 7\n"
+            "data: {train: %s, eval_split: 0.25}\n"
+            "prompt: {n_virtual: 4}\n"
+            "optimizer: {name: adamw, lr: 0.01}\n"
+            "train: {epochs: 3, batch_size: 4}\n"
+            "%s",
+            pt_test_shared(), dir, path, extra);
+    fclose(f);
+    return cfg;
+}
+
+/* Well-formedness of the SVG: one root <svg>, balanced tags, only known entities. */
+static void check_svg(const char *text)
+{
+    assert_non_null(strstr(text, "<svg"));
+    int depth = 0, roots = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == '&') {
+            assert_true(!strncmp(p, "&amp;", 5) || !strncmp(p, "&lt;", 4) || !strncmp(p, "&gt;", 4) ||
+                        !strncmp(p, "&quot;", 6) || !strncmp(p, "&apos;", 6) || !strncmp(p, "&#", 2));
+        }
+        if (*p != '<') continue;
+        if (p[1] == '?' || p[1] == '!') continue;
+        const char *end = strchr(p, '>');
+        assert_non_null(end);
+        if (p[1] == '/') depth--;
+        else if (end[-1] != '/') {
+            if (depth == 0) roots++;
+            depth++;
+        } else if (depth == 0) {
+            roots++;
+        }
+        assert_true(depth >= 0);
+        p = end;
+    }
+    assert_int_equal(depth, 0);
+    assert_int_equal(roots, 1);
+}
+
+static void test_train(void **state)
+{
+    (void)state;
+    char *dir = pt_test_tmpdir(), *out;
+    char *cfg = write_run(dir, "");
+    char args[8192];
+    snprintf(args, sizeof args, "train '%s'", cfg);
+    int rc = run_ptune(args, &out);
+    if (rc != 0) fail_msg("ptune train exited %d:\n%s", rc, out);
+    assert_non_null(strstr(out, "eval_loss")); /* evaluated at each epoch end (eval_split) */
+    free(out);
+    const char *files[] = {"adapter_config.json", "adapter_model.safetensors", "metrics.jsonl", "loss.svg"};
+    for (int i = 0; i < 4; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/out/%s", dir, files[i]);
+        size_t n;
+        unsigned char *data = pt_test_read_file(p, &n);
+        assert_true(n > 0);
+        if (i == 2) { /* one JSON record per line */
+            int lines = 0;
+            for (char *line = strtok((char *)data, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+                json_error_t e;
+                json_t *o = json_loads(line, 0, &e);
+                if (!o) fail_msg("metrics.jsonl line %d: %s", lines + 1, e.text);
+                assert_non_null(json_object_get(o, "loss"));
+                json_decref(o);
+            }
+            assert_true(lines >= 3);
+        }
+        if (i == 3) check_svg((const char *)data);
+        free(data);
+    }
+    /* the adapter scores with ptune score */
+    snprintf(args, sizeof args, "score '%s/fixtures/models/tiny-llama.gguf' --text 'aab aac' --prompt '%s/out'",
+             pt_test_shared(), dir);
+    assert_int_equal(run_ptune(args, &out), 0);
+    free(out);
+    /* config errors come with file:line:column */
+    char *bad = write_run(dir, "bogus_key: 1\n");
+    snprintf(args, sizeof args, "train '%s'", bad);
+    assert_int_equal(run_ptune(args, &out), 1);
+    assert_non_null(strstr(out, "bogus_key"));
+    assert_non_null(strstr(out, ":8:"));
+    free(out);
+    free(bad);
+    free(cfg);
+    pt_test_rmtree(dir);
+    free(dir);
+}
+
+/* Ctrl-C: the run stops cleanly, with a checkpoint and the prompt so far. */
+static void test_train_sigint(void **state)
+{
+    (void)state;
+    char *dir = pt_test_tmpdir();
+    char *cfg = write_run(dir, "checkpoint: {every: 0, keep: 2}\n");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "'%s' train '%s' --set train.max_steps=1000000 --set train.epochs=1000 >/dev/null 2>&1 & pid=$!; "
+             "sleep 1.5; kill -INT $pid; wait $pid; echo $?",
+             PT_PTUNE_EXE, cfg);
+    FILE *p = popen(cmd, "r");
+    char line[64] = "";
+    assert_non_null(fgets(line, sizeof line, p));
+    pclose(p);
+    assert_int_equal(atoi(line), 130);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/out/adapter_model.safetensors", dir);
+    size_t n;
+    free(pt_test_read_file(path, &n));
+    snprintf(cmd, sizeof cmd, "ls -d '%s'/out/checkpoints/checkpoint-* | wc -l", dir);
+    p = popen(cmd, "r");
+    assert_non_null(fgets(line, sizeof line, p));
+    pclose(p);
+    assert_true(atoi(line) >= 1);
+    free(cfg);
+    pt_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     pt_test_shared();
@@ -257,6 +393,8 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_tokenize_detokenize),
         cmocka_unit_test(test_score_text),
+        cmocka_unit_test(test_train),
+        cmocka_unit_test(test_train_sigint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

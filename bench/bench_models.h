@@ -1,0 +1,104 @@
+/* bench_models: what the benchmarks share. Random HF checkpoints of real model shapes
+ * (GPT-2-124M, BLOOM-560m; F32 safetensors + config.json) written by a child process into a
+ * temporary directory that disappears after loading and at exit, plus the timing, memory and
+ * machine helpers and the standalone cblas_sgemm timer. */
+#ifndef PTUNE_BENCH_MODELS_H
+#define PTUNE_BENCH_MODELS_H
+
+#include "ptune/ptune.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- errors and allocation ------------------------------------------------------------------ */
+
+/* Prefix of every message ("bench_forward", "bench_train"); set it first thing in main. */
+extern const char *bench_prog;
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 1, 2), noreturn))
+#endif
+void bench_die(const char *fmt, ...);
+/* Dies with the library's last error unless st is PTUNE_OK. */
+void bench_check(ptune_status st, const char *what);
+void *bench_xmalloc(size_t n, const char *what);
+long bench_parse_long(const char *s, long lo, long hi, const char *opt);
+
+/* ---- time, memory, machine ------------------------------------------------------------------- */
+
+double bench_now_s(void);                 /* CLOCK_MONOTONIC seconds */
+double bench_median(double *v, int n);    /* sorts v */
+double bench_peak_rss_mib(int who);       /* getrusage ru_maxrss (RUSAGE_SELF / _CHILDREN), MiB */
+double bench_current_rss_mib(void);       /* /proc/self/statm resident, MiB; 0 if unavailable */
+double bench_cpu_seconds(void);           /* user + system CPU seconds of this process */
+double bench_load_average(void);          /* 1-minute load average; -1 if unavailable */
+void bench_cpu_model_name(char *out, size_t cap);
+const char *bench_blas_config(void);      /* openblas_get_config() or "unknown cblas" */
+const char *bench_blas_core(void);        /* openblas_get_corename() or "?" */
+int bench_blas_threads(int requested);    /* openblas_get_num_threads(), else `requested` */
+
+/* ---- seeded fast fill ------------------------------------------------------------------------ */
+
+/* x[i] ≈ N(0, std²), i < n: xoshiro256++ seeded by splitmix64(seed), each 64-bit draw summed as
+ * four 16-bit uniforms (Irwin–Hall, rescaled to unit variance; bounded at ±3.46 std). About 1 ns
+ * per element; the same seed always gives the same values. */
+void bench_fill_normal(float *x, size_t n, float std, uint64_t seed);
+
+/* ---- random checkpoints ---------------------------------------------------------------------- */
+
+typedef enum bench_model_kind {
+    BENCH_MODEL_GPT2_124M = 0,
+    BENCH_MODEL_BLOOM_560M = 1,
+    BENCH_N_MODELS
+} bench_model_kind;
+
+typedef struct bench_model_info {
+    const char *key;    /* command-line name: "gpt2", "bloom" */
+    const char *label;  /* "GPT-2-124M", "BLOOM-560m" */
+    const char *dir;    /* directory name under --keep: "gpt2-124m", "bloom-560m" */
+    const char *hf_arch;/* "GPT2LMHeadModel", "BloomForCausalLM" */
+    int n_embd, n_layer, n_head, n_vocab, n_ctx; /* n_ctx 0: none in the config (ALiBi) */
+} bench_model_info;
+
+const bench_model_info *bench_model_get(bench_model_kind kind);
+/* The kind whose key is `key`, or -1. */
+int bench_model_by_key(const char *key);
+/* Bytes of the F32 model.safetensors data (weights only; the header adds a few KiB). */
+uint64_t bench_model_file_bytes(bench_model_kind kind);
+
+/* Writes config.json and an F32 model.safetensors into the existing directory `dir`: weights
+ * 0.02·N(0, 1) from bench_fill_normal (one stream per tensor, derived from `seed`), LayerNorm
+ * weights 1, biases 0; tied embeddings. GPT-2 uses HF GPT2LMHeadModel names (Conv1D weights
+ * [in, out]); BLOOM uses BloomForCausalLM names with the `transformer.` prefix ([out, in]).
+ * Returns 0, or 1 after printing the error. Holds every tensor in memory while writing. */
+int bench_model_generate(const char *dir, bench_model_kind kind, uint64_t seed);
+/* The same in a child process, so its buffers never count in the caller's peak RSS. Dies on
+ * failure; returns the wall seconds and sets *child_peak_rss_mib (the children's ru_maxrss). */
+double bench_model_generate_in_child(const char *dir, bench_model_kind kind, uint64_t seed,
+                                     double *child_peak_rss_mib);
+
+/* Creates "$TMPDIR/ptune-bench-XXXXXX" (or under /tmp) and returns it. The directory is removed
+ * by bench_tmpdir_remove, at exit (atexit) and on SIGINT/SIGTERM/SIGHUP. One at a time. */
+const char *bench_tmpdir_create(void);
+void bench_tmpdir_remove(void);
+
+/* ---- standalone cblas_sgemm ------------------------------------------------------------------ */
+
+typedef struct bench_gemm_timing {
+    int m, n, k;
+    bool trans_a, trans_b;
+    double median_s;
+    int reps;
+} bench_gemm_timing;
+
+#define BENCH_MAX_REPS 1000
+
+/* Times C[M,N] = op(A)·op(B) row-major with compact leading dimensions (A is [K,M] with
+ * trans_a, else [M,K]; B is [N,K] with trans_b, else [K,N]): one warm-up, then at least
+ * `min_reps` calls and `min_time` seconds (at most BENCH_MAX_REPS); the median. */
+bench_gemm_timing bench_time_sgemm(int M, int N, int K, bool trans_a, bool trans_b, double min_time,
+                                   int min_reps);
+double bench_gemm_gflops(const bench_gemm_timing *g);
+
+#endif

@@ -1,0 +1,784 @@
+/* bench_train owns the training-step benchmark: on random GPT-2-124M and BLOOM-560m checkpoints
+ * (bench_models.c) it times forward + loss + backward + AdamW on 8 × 64 tokens behind a
+ * 20-virtual-token prompt, per phase, and measures the time spent inside cblas_sgemm by
+ * wrapping it at link time (-Wl,--wrap=cblas_sgemm, see meson.build). Each model runs in its own
+ * child process so its peak RSS is its own. */
+#include "bench_models.h"
+#include "core/rng.h"
+#include "ptune/ptune.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- the workload ------------------------------------------------------------------------------ */
+
+enum { N_SEQ = 8, SEQ_LEN = 64, N_VIRTUAL = 20, N_ROWS = N_SEQ * (SEQ_LEN + N_VIRTUAL), N_TOKENS = N_SEQ * SEQ_LEN };
+#define LR 5e-3f
+#define TOTAL_STEPS 1000000 /* the LINEAR schedule stays at the peak rate during the benchmark */
+#define DEFAULT_ITERS 3
+#define MAX_ITERS 50
+#define MAX_SHAPES 64
+#define ALONE_MIN_TIME 0.2 /* seconds per shape timed alone */
+
+typedef enum phase { PH_FORWARD, PH_LOSS, PH_BACKWARD, PH_OPTIMIZER, N_PHASES } phase;
+static const char *const k_phase_names[N_PHASES] = {"forward", "loss", "backward", "optimizer"};
+
+/* What an sgemm call is, from its shape: the LM head (N or K is the vocabulary), the layer
+ * projections (M is the batch's rows) or attention (one sequence and head; M is its length). */
+typedef enum gemm_kind { GK_PROJECTIONS, GK_ATTENTION, GK_HEAD, N_KINDS } gemm_kind;
+static const char *const k_kind_names[N_KINDS] = {"projections", "attention", "lm_head"};
+static const char *const k_kind_labels[N_KINDS] = {"layer projections", "attention", "LM head"};
+
+typedef struct options {
+    int threads, blas_threads, iters;
+    bool models[BENCH_N_MODELS];
+    const char *path; /* an existing checkpoint instead of the generated ones */
+    const char *keep; /* keep the generated checkpoints under this directory */
+    uint64_t seed;
+    bool json;
+    bool sgemm_timer; /* false: --no-sgemm-timer, calls pass straight through (overhead check) */
+} options;
+
+/* ---- the sgemm timer (wraps cblas_sgemm) ------------------------------------------------------ */
+
+typedef struct gemm_acc {
+    double wall_s;   /* wall time with at least one such call running (union of intervals) */
+    double thread_s; /* sum of the calls' durations (more than wall_s when calls overlap) */
+    double gflop;
+    int64_t calls;
+} gemm_acc;
+
+typedef struct gemm_shape {
+    int trans_a, trans_b, m, n, k, kind, phase;
+    int64_t calls;       /* over all timed steps */
+    double thread_s;     /* over all timed steps */
+    double alone_s;      /* median of the same call timed alone (compact operands), 0 = not timed */
+    int alone_reps;
+} gemm_shape;
+
+static struct {
+    pthread_mutex_t mu;
+    _Atomic int phase; /* the phase being timed, or -1: calls are not counted */
+    int rows, vocab;   /* classify calls */
+    int active, kind_active[N_KINDS];
+    double active_t0, kind_t0[N_KINDS];
+    gemm_acc ph[N_PHASES], kind[N_KINDS]; /* the current step */
+    bool record_shapes;
+    gemm_shape shapes[MAX_SHAPES];
+    int n_shapes;
+    bool shapes_truncated;
+} g_acct = {.mu = PTHREAD_MUTEX_INITIALIZER, .phase = -1};
+
+void __real_cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
+                        const blasint M, const blasint N, const blasint K, const float alpha, const float *A,
+                        const blasint lda, const float *B, const blasint ldb, const float beta, float *C,
+                        const blasint ldc);
+void __wrap_cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
+                        const blasint M, const blasint N, const blasint K, const float alpha, const float *A,
+                        const blasint lda, const float *B, const blasint ldb, const float beta, float *C,
+                        const blasint ldc);
+
+static void record_shape(int trans_a, int trans_b, int M, int N, int K, int kind, int ph, double dt)
+{
+    for (int i = 0; i < g_acct.n_shapes; i++) {
+        gemm_shape *s = &g_acct.shapes[i];
+        if (s->trans_a == trans_a && s->trans_b == trans_b && s->m == M && s->n == N && s->k == K && s->phase == ph) {
+            s->calls++;
+            s->thread_s += dt;
+            return;
+        }
+    }
+    if (g_acct.n_shapes == MAX_SHAPES) {
+        g_acct.shapes_truncated = true;
+        return;
+    }
+    g_acct.shapes[g_acct.n_shapes++] = (gemm_shape){trans_a, trans_b, M, N, K, kind, ph, 1, dt, 0.0, 0};
+}
+
+void __wrap_cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
+                        const blasint M, const blasint N, const blasint K, const float alpha, const float *A,
+                        const blasint lda, const float *B, const blasint ldb, const float beta, float *C,
+                        const blasint ldc)
+{
+    const int ph = atomic_load_explicit(&g_acct.phase, memory_order_relaxed);
+    if (ph < 0) {
+        __real_cblas_sgemm(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    const int kind = (N == g_acct.vocab || K == g_acct.vocab) ? GK_HEAD : M == g_acct.rows ? GK_PROJECTIONS : GK_ATTENTION;
+    pthread_mutex_lock(&g_acct.mu);
+    const double t0 = bench_now_s();
+    if (g_acct.active++ == 0) g_acct.active_t0 = t0;
+    if (g_acct.kind_active[kind]++ == 0) g_acct.kind_t0[kind] = t0;
+    pthread_mutex_unlock(&g_acct.mu);
+
+    __real_cblas_sgemm(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+
+    pthread_mutex_lock(&g_acct.mu);
+    const double t1 = bench_now_s(), dt = t1 - t0, gflop = 2e-9 * (double)M * (double)N * (double)K;
+    gemm_acc *p = &g_acct.ph[ph], *k = &g_acct.kind[kind];
+    if (--g_acct.active == 0) p->wall_s += t1 - g_acct.active_t0;
+    if (--g_acct.kind_active[kind] == 0) k->wall_s += t1 - g_acct.kind_t0[kind];
+    p->thread_s += dt;
+    k->thread_s += dt;
+    p->gflop += gflop;
+    k->gflop += gflop;
+    p->calls++;
+    k->calls++;
+    if (g_acct.record_shapes)
+        record_shape(ta == CblasTrans, tb == CblasTrans, (int)M, (int)N, (int)K, kind, ph, dt);
+    pthread_mutex_unlock(&g_acct.mu);
+}
+
+static void acct_begin_step(void)
+{
+    pthread_mutex_lock(&g_acct.mu);
+    memset(g_acct.ph, 0, sizeof g_acct.ph);
+    memset(g_acct.kind, 0, sizeof g_acct.kind);
+    pthread_mutex_unlock(&g_acct.mu);
+}
+
+static bool g_timer_on = true;
+
+static void acct_set_phase(int ph)
+{
+    atomic_store_explicit(&g_acct.phase, g_timer_on ? ph : -1, memory_order_relaxed);
+}
+
+/* ---- one model's results (a plain struct: the child sends it to the parent through a pipe) ---- */
+
+typedef struct step_result {
+    double phase_s[N_PHASES], total_s;
+    double loss, grad_norm;
+    gemm_acc ph[N_PHASES], kind[N_KINDS];
+} step_result;
+
+typedef struct model_result {
+    char label[256], source[16], path[4096], arch[32], dtype[16];
+    int64_t n_params, weight_bytes, counted;
+    int D, L, H, F, V, n_ctx;
+    int blas_threads;
+    double generate_s, generator_rss_mib; /* < 0: not generated */
+    double load_s, rss_after_load_mib, rss_after_ctx_mib, rss_after_train_mib, peak_rss_mib;
+    double loadavg_start, loadavg_end, cpu_util;
+    step_result warmup;
+    int n_steps;
+    step_result steps[MAX_ITERS];
+    /* medians over the timed steps */
+    double med_phase_s[N_PHASES], med_total_s;
+    double med_ph_wall_s[N_PHASES], med_ph_gflop[N_PHASES];
+    double med_sgemm_wall_s, med_sgemm_thread_s, med_sgemm_gflop;
+    double med_kind_wall_s[N_KINDS], med_kind_thread_s[N_KINDS], med_kind_gflop[N_KINDS], kind_calls[N_KINDS];
+    double kind_alone_s[N_KINDS]; /* per step: each call's shape timed alone */
+    int n_shapes;
+    bool shapes_truncated;
+    gemm_shape shapes[MAX_SHAPES];
+    double design_gflop; /* 4 × matmul parameters × real tokens (DESIGN.md's cost model) */
+} model_result;
+
+/* ---- one model, in the child --------------------------------------------------------------------- */
+
+static void run_step(ptune_ctx *ctx, ptune_prompt *prompt, ptune_optimizer *opt, const ptune_batch *b, step_result *r,
+                     int64_t *counted)
+{
+    memset(r, 0, sizeof *r);
+    acct_begin_step();
+    double t[N_PHASES + 1];
+    t[0] = bench_now_s();
+    acct_set_phase(PH_FORWARD);
+    bench_check(ptune_forward(ctx, prompt, b), "ptune_forward");
+    t[1] = bench_now_s();
+    acct_set_phase(PH_LOSS);
+    bench_check(ptune_loss(ctx, &r->loss, counted), "ptune_loss");
+    t[2] = bench_now_s();
+    acct_set_phase(PH_BACKWARD);
+    bench_check(ptune_backward(ctx, prompt), "ptune_backward");
+    t[3] = bench_now_s();
+    acct_set_phase(PH_OPTIMIZER);
+    bench_check(ptune_optimizer_step(opt, prompt), "ptune_optimizer_step");
+    t[4] = bench_now_s();
+    acct_set_phase(-1);
+    for (int p = 0; p < N_PHASES; p++) r->phase_s[p] = t[p + 1] - t[p];
+    r->total_s = t[N_PHASES] - t[0];
+    r->grad_norm = ptune_optimizer_last_grad_norm(opt);
+    pthread_mutex_lock(&g_acct.mu);
+    memcpy(r->ph, g_acct.ph, sizeof r->ph);
+    memcpy(r->kind, g_acct.kind, sizeof r->kind);
+    pthread_mutex_unlock(&g_acct.mu);
+}
+
+/* Median over the timed steps of the double at byte offset `off` of step_result. */
+static double med_field(const model_result *r, size_t off)
+{
+    double v[MAX_ITERS];
+    for (int i = 0; i < r->n_steps; i++) memcpy(&v[i], (const char *)&r->steps[i] + off, sizeof(double));
+    return bench_median(v, r->n_steps);
+}
+
+static double med_sum(const model_result *r, double (*get)(const step_result *))
+{
+    double v[MAX_ITERS];
+    for (int i = 0; i < r->n_steps; i++) v[i] = get(&r->steps[i]);
+    return bench_median(v, r->n_steps);
+}
+
+static double step_sgemm_wall(const step_result *s)
+{
+    double x = 0;
+    for (int p = 0; p < N_PHASES; p++) x += s->ph[p].wall_s;
+    return x;
+}
+
+static double step_sgemm_thread(const step_result *s)
+{
+    double x = 0;
+    for (int p = 0; p < N_PHASES; p++) x += s->ph[p].thread_s;
+    return x;
+}
+
+static double step_sgemm_gflop(const step_result *s)
+{
+    double x = 0;
+    for (int p = 0; p < N_PHASES; p++) x += s->ph[p].gflop;
+    return x;
+}
+
+static void summarise(model_result *r)
+{
+    for (int p = 0; p < N_PHASES; p++) {
+        r->med_phase_s[p] = med_field(r, offsetof(step_result, phase_s) + sizeof(double) * (size_t)p);
+        r->med_ph_wall_s[p] = med_field(r, offsetof(step_result, ph) + sizeof(gemm_acc) * (size_t)p + offsetof(gemm_acc, wall_s));
+        r->med_ph_gflop[p] = med_field(r, offsetof(step_result, ph) + sizeof(gemm_acc) * (size_t)p + offsetof(gemm_acc, gflop));
+    }
+    for (int k = 0; k < N_KINDS; k++) {
+        size_t base = offsetof(step_result, kind) + sizeof(gemm_acc) * (size_t)k;
+        r->med_kind_wall_s[k] = med_field(r, base + offsetof(gemm_acc, wall_s));
+        r->med_kind_thread_s[k] = med_field(r, base + offsetof(gemm_acc, thread_s));
+        r->med_kind_gflop[k] = med_field(r, base + offsetof(gemm_acc, gflop));
+        r->kind_calls[k] = (double)r->steps[0].kind[k].calls;
+    }
+    r->med_total_s = med_field(r, offsetof(step_result, total_s));
+    r->med_sgemm_wall_s = med_sum(r, step_sgemm_wall);
+    r->med_sgemm_thread_s = med_sum(r, step_sgemm_thread);
+    r->med_sgemm_gflop = med_sum(r, step_sgemm_gflop);
+}
+
+/* Times every recorded sgemm shape alone, and the per-step sgemm time that predicts. */
+static void time_shapes_alone(model_result *r, bool verbose)
+{
+    if (verbose) fprintf(stderr, "  timing %d sgemm shapes alone ...\n", r->n_shapes);
+    for (int i = 0; i < r->n_shapes; i++) {
+        gemm_shape *s = &r->shapes[i];
+        bench_gemm_timing g = bench_time_sgemm(s->m, s->n, s->k, s->trans_a, s->trans_b, ALONE_MIN_TIME, 3);
+        s->alone_s = g.median_s;
+        s->alone_reps = g.reps;
+        r->kind_alone_s[s->kind] += (double)s->calls / r->n_steps * s->alone_s;
+    }
+}
+
+/* Copies src into dst[cap], truncated and NUL-terminated. */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap) n = cap - 1;
+    if (n) memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Generates (or opens) one model, trains on it and fills *r. Runs in a child process. */
+static void run_model(const options *o, int kind, model_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->generate_s = r->generator_rss_mib = -1.0;
+    r->loadavg_start = bench_load_average();
+    const char *path = o->path;
+    char keep_dir[4096];
+    if (o->path) {
+        copy_str(r->source, sizeof r->source, "file");
+        copy_str(r->path, sizeof r->path, o->path);
+    } else {
+        const bench_model_info *mi = bench_model_get((bench_model_kind)kind);
+        copy_str(r->source, sizeof r->source, "generated");
+        if (o->keep) {
+            snprintf(keep_dir, sizeof keep_dir, "%s/%s", o->keep, mi->dir);
+            if (mkdir(keep_dir, 0755) != 0 && errno != EEXIST) bench_die("cannot create %s: %s", keep_dir, strerror(errno));
+            path = keep_dir;
+            copy_str(r->path, sizeof r->path, keep_dir);
+        } else {
+            path = bench_tmpdir_create(); /* removed after loading, at exit and on SIGINT/SIGTERM */
+        }
+        if (!o->json)
+            fprintf(stderr, "generating a random %s checkpoint (F32, %.0f MiB) in %s ...\n", mi->label,
+                    (double)bench_model_file_bytes((bench_model_kind)kind) / 1048576.0, path);
+        r->generate_s = bench_model_generate_in_child(path, (bench_model_kind)kind, o->seed, &r->generator_rss_mib);
+    }
+
+    ptune_set_blas_threads(o->blas_threads);
+    r->blas_threads = bench_blas_threads(o->blas_threads);
+    if (!o->json) fprintf(stderr, "loading %s ...\n", path);
+    ptune_model *m = NULL;
+    double t0 = bench_now_s();
+    bench_check(ptune_model_load(path, NULL, &m), "ptune_model_load");
+    r->load_s = bench_now_s() - t0;
+    r->rss_after_load_mib = bench_current_rss_mib();
+    bench_tmpdir_remove(); /* the weights are in memory now (no-op with --keep / --path) */
+
+    copy_str(r->label, sizeof r->label, o->path ? o->path : bench_model_get((bench_model_kind)kind)->label);
+    copy_str(r->arch, sizeof r->arch, ptune_model_arch_name(m));
+    copy_str(r->dtype, sizeof r->dtype, ptune_model_file_dtype(m));
+    r->n_params = ptune_model_n_params(m);
+    r->weight_bytes = (int64_t)ptune_model_weight_bytes(m);
+    r->D = ptune_model_n_embd(m);
+    r->L = ptune_model_n_layer(m);
+    r->H = ptune_model_n_head(m);
+    r->F = ptune_model_n_ff(m);
+    r->V = ptune_model_n_vocab(m);
+    r->n_ctx = ptune_model_n_ctx(m);
+    if (r->n_ctx > 0 && r->n_ctx < SEQ_LEN + N_VIRTUAL)
+        bench_die("%s: a context of %d positions is shorter than %d + %d", r->label, r->n_ctx, N_VIRTUAL, SEQ_LEN);
+    {   /* DESIGN.md's cost model: 4 × matmul parameters (projections + LM head) × real tokens */
+        const double hd = ptune_model_head_dim(m), q = r->H * hd, kv = 2.0 * ptune_model_n_head_kv(m) * hd;
+        const bool swiglu = ptune_model_arch(m) == PTUNE_ARCH_LLAMA || ptune_model_arch(m) == PTUNE_ARCH_QWEN2;
+        const double layer = r->D * (q + kv) + q * r->D + (swiglu ? 3.0 : 2.0) * r->D * (double)r->F;
+        r->design_gflop = 4.0 * (layer * r->L + (double)r->V * r->D) * N_TOKENS * 1e-9;
+    }
+
+    /* the training context, prompt, optimizer and batch */
+    ptune_ctx_params cp;
+    ptune_ctx_params_init(&cp);
+    cp.n_threads = o->threads;
+    cp.max_tokens = N_ROWS;
+    cp.logits = PTUNE_LOGITS_NONE;
+    cp.training = 1;
+    ptune_ctx *ctx = NULL;
+    bench_check(ptune_ctx_new(m, &cp, &ctx), "ptune_ctx_new");
+    ptune_prompt_params pp;
+    ptune_prompt_params_init(&pp);
+    pp.n_virtual = N_VIRTUAL;
+    pp.init = PTUNE_PROMPT_INIT_RANDOM;
+    pp.seed = o->seed;
+    ptune_prompt *prompt = NULL;
+    bench_check(ptune_prompt_new(m, &pp, &prompt), "ptune_prompt_new");
+    ptune_optimizer_params op;
+    ptune_optimizer_params_init(&op);
+    op.kind = PTUNE_OPTIMIZER_ADAMW;
+    op.lr = LR;
+    op.total_steps = TOTAL_STEPS;
+    ptune_optimizer *opt = NULL;
+    bench_check(ptune_optimizer_new(&op, prompt, &opt), "ptune_optimizer_new");
+    r->rss_after_ctx_mib = bench_current_rss_mib();
+
+    static int32_t ids[N_SEQ][SEQ_LEN];
+    const int32_t *seq_ids[N_SEQ];
+    int32_t lens[N_SEQ];
+    pt_rng rng;
+    pt_rng_seed(&rng, o->seed + 1);
+    for (int s = 0; s < N_SEQ; s++) {
+        for (int i = 0; i < SEQ_LEN; i++) ids[s][i] = (int32_t)pt_rng_below(&rng, (uint64_t)r->V);
+        seq_ids[s] = ids[s];
+        lens[s] = SEQ_LEN;
+    }
+    ptune_batch b = {N_SEQ, seq_ids, NULL, lens}; /* labels = ids */
+
+    g_acct.rows = N_ROWS;
+    g_acct.vocab = r->V;
+    const int iters = o->iters;
+    if (!o->json) fprintf(stderr, "  warm-up step ...\n");
+    run_step(ctx, prompt, opt, &b, &r->warmup, &r->counted);
+    if (!o->json) fprintf(stderr, "  step 1 (warm-up): %.2f s, loss %.6f\n", r->warmup.total_s, r->warmup.loss);
+    g_acct.record_shapes = true;
+    double start = bench_now_s(), cpu0 = bench_cpu_seconds();
+    for (int i = 0; i < iters; i++) {
+        run_step(ctx, prompt, opt, &b, &r->steps[i], NULL);
+        r->n_steps = i + 1;
+        if (!o->json) fprintf(stderr, "  step %d: %.2f s, loss %.6f\n", i + 2, r->steps[i].total_s, r->steps[i].loss);
+    }
+    r->cpu_util = (bench_cpu_seconds() - cpu0) / (bench_now_s() - start);
+    g_acct.record_shapes = false;
+    r->peak_rss_mib = bench_peak_rss_mib(RUSAGE_SELF); /* before the sgemm timings allocate operands */
+    r->rss_after_train_mib = bench_current_rss_mib();
+    r->n_shapes = g_acct.n_shapes;
+    r->shapes_truncated = g_acct.shapes_truncated;
+    memcpy(r->shapes, g_acct.shapes, sizeof r->shapes);
+
+    summarise(r);
+    time_shapes_alone(r, !o->json);
+    r->loadavg_end = bench_load_average();
+
+    ptune_optimizer_free(opt);
+    ptune_prompt_free(prompt);
+    ptune_ctx_free(ctx);
+    ptune_model_free(m);
+}
+
+/* Runs run_model in a child process and returns its result. */
+static void run_model_in_child(const options *o, int kind, model_result *r)
+{
+    int fds[2];
+    if (pipe(fds) != 0) bench_die("pipe failed: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) bench_die("fork failed: %s", strerror(errno));
+    if (pid == 0) {
+        close(fds[0]);
+        model_result *res = bench_xmalloc(sizeof *res, "result");
+        run_model(o, kind, res);
+        const char *p = (const char *)res;
+        size_t left = sizeof *res;
+        while (left > 0) {
+            ssize_t w = write(fds[1], p, left);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) bench_die("writing the result to the parent failed: %s", strerror(errno));
+            p += w;
+            left -= (size_t)w;
+        }
+        close(fds[1]);
+        free(res);
+        exit(0);
+    }
+    close(fds[1]);
+    char *p = (char *)r;
+    size_t got = 0;
+    while (got < sizeof *r) {
+        ssize_t n = read(fds[0], p + got, sizeof *r - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) bench_die("waitpid failed: %s", strerror(errno));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got != sizeof *r)
+        bench_die("the benchmark of %s failed", o->path ? o->path : bench_model_get((bench_model_kind)kind)->label);
+}
+
+/* ---- reporting -------------------------------------------------------------------------------- */
+
+typedef struct report {
+    const options *o;
+    char cpu[256];
+    long nproc;
+    const char *blas_config, *blas_core;
+    double loadavg_start, loadavg_end;
+    int n_models;
+    model_result *models;
+} report;
+
+static double pct(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
+static double rate(double gflop, double s) { return s > 0 ? gflop / s : 0.0; }
+
+static bool loss_decreased(const model_result *r)
+{
+    return r->n_steps > 0 && r->steps[r->n_steps - 1].loss < r->warmup.loss;
+}
+
+static const char *op_name(const gemm_shape *s)
+{
+    static const char *const names[4] = {"NN", "NT", "TN", "TT"};
+    return names[2 * (s->trans_a != 0) + (s->trans_b != 0)];
+}
+
+static void print_model_table(const model_result *r)
+{
+    const double wmib = (double)r->weight_bytes / 1048576.0;
+    printf("\n== %s: %s (%s, %s on disk), %.1f M params, %.1f MiB weights; D %d, %d layers, %d heads, "
+           "FFN %d, vocab %d\n",
+           r->label, r->arch, r->source, r->dtype, (double)r->n_params * 1e-6, wmib, r->D, r->L, r->H, r->F, r->V);
+    if (r->generate_s >= 0)
+        printf("generate  %.2f s in a child process (peak RSS %.0f MiB)%s%s\n", r->generate_s, r->generator_rss_mib,
+               r->path[0] ? ", kept in " : "", r->path);
+    printf("load      %.2f s (ptune_model_load); 1-min load average %.2f before, %.2f after; BLAS threads %d\n",
+           r->load_s, r->loadavg_start, r->loadavg_end, r->blas_threads);
+    printf("memory    peak RSS %.1f MiB (load + training); RSS after load %.1f MiB, after creating the training\n"
+           "          context %.1f MiB, after training %.1f MiB; weights %.1f MiB\n",
+           r->peak_rss_mib, r->rss_after_load_mib, r->rss_after_ctx_mib, r->rss_after_train_mib, wmib);
+    printf("loss      step 1 (warm-up) %.6f", r->warmup.loss);
+    for (int i = 0; i < r->n_steps; i++) printf(", %d: %.6f", i + 2, r->steps[i].loss);
+    printf("  (%s; %lld targets; grad norm %.3g)\n", loss_decreased(r) ? "decreasing" : "NOT decreasing",
+           (long long)r->counted, r->steps[r->n_steps - 1].grad_norm);
+
+    printf("\n%-10s %9s %7s %9s %7s %9s %8s\n", "phase", "median s", "step %", "sgemm s", "sgemm %", "GFLOP", "GFLOP/s");
+    for (int p = 0; p < N_PHASES; p++)
+        printf("%-10s %9.4f %6.1f%% %9.4f %6.1f%% %9.1f %8.1f\n", k_phase_names[p], r->med_phase_s[p],
+               pct(r->med_phase_s[p], r->med_total_s), r->med_ph_wall_s[p], pct(r->med_ph_wall_s[p], r->med_phase_s[p]),
+               r->med_ph_gflop[p], rate(r->med_ph_gflop[p], r->med_ph_wall_s[p]));
+    printf("%-10s %9.4f %6.1f%% %9.4f %6.1f%% %9.1f %8.1f\n", "step", r->med_total_s, 100.0, r->med_sgemm_wall_s,
+           pct(r->med_sgemm_wall_s, r->med_total_s), r->med_sgemm_gflop, rate(r->med_sgemm_gflop, r->med_sgemm_wall_s));
+    printf("=> %.1f tokens/s (%d real tokens per step), %.1f rows/s (%d rows); median of %d steps; cpu %.2f\n",
+           N_TOKENS / r->med_total_s, N_TOKENS, N_ROWS / r->med_total_s, N_ROWS, r->n_steps, r->cpu_util);
+    printf("   step GFLOP/s over the whole step: %.1f executed sgemm; DESIGN.md cost model (4 x matmul params\n"
+           "   x real tokens = %.1f GFLOP): %.1f\n",
+           rate(r->med_sgemm_gflop, r->med_total_s), r->design_gflop, rate(r->design_gflop, r->med_total_s));
+
+    printf("\n%-18s %8s %9s %9s %8s %9s %8s %9s\n", "sgemm by kind", "calls", "GFLOP", "wall s", "GFLOP/s",
+           "thread s", "alone s", "alone/s");
+    double alone_total = 0;
+    for (int k = 0; k < N_KINDS; k++) {
+        alone_total += r->kind_alone_s[k];
+        printf("%-18s %8.0f %9.1f %9.3f %8.1f %9.3f %8.3f %9.1f\n", k_kind_labels[k], r->kind_calls[k],
+               r->med_kind_gflop[k], r->med_kind_wall_s[k], rate(r->med_kind_gflop[k], r->med_kind_wall_s[k]),
+               r->med_kind_thread_s[k], r->kind_alone_s[k], rate(r->med_kind_gflop[k], r->kind_alone_s[k]));
+    }
+    printf("%-18s %8s %9.1f %9.3f %8.1f %9.3f %8.3f %9.1f\n", "all", "", r->med_sgemm_gflop, r->med_sgemm_wall_s,
+           rate(r->med_sgemm_gflop, r->med_sgemm_wall_s), r->med_sgemm_thread_s, alone_total,
+           rate(r->med_sgemm_gflop, alone_total));
+
+    printf("\nsgemm shapes (per step; 'alone' = the same call on compact operands, timed by itself):\n");
+    printf("  %-9s %2s %6s %7s %6s %6s %10s %8s %10s %8s\n", "phase", "op", "M", "N", "K", "calls", "ms/call", "GFLOP/s",
+           "alone ms", "GFLOP/s");
+    for (int i = 0; i < r->n_shapes; i++) {
+        const gemm_shape *s = &r->shapes[i];
+        const double per = s->thread_s / (double)s->calls, gf = 2e-9 * s->m * (double)s->n * s->k;
+        printf("  %-9s %2s %6d %7d %6d %6.0f %10.3f %8.1f %10.3f %8.1f\n", k_phase_names[s->phase], op_name(s), s->m,
+               s->n, s->k, (double)s->calls / r->n_steps, per * 1e3, rate(gf, per), s->alone_s * 1e3,
+               rate(gf, s->alone_s));
+    }
+    if (r->shapes_truncated) printf("  (more than %d shapes: the rest are not listed)\n", MAX_SHAPES);
+}
+
+static void print_table(const report *rp)
+{
+    const options *o = rp->o;
+    printf("libptune %s training-step benchmark\n", ptune_version_string());
+    printf("machine   %s, %ld online CPUs; %s (core %s)\n", rp->cpu, rp->nproc, rp->blas_config, rp->blas_core);
+    printf("threads   ptune ctx %d, OpenBLAS %d; 1-min load average %.2f at start, %.2f at end\n", o->threads,
+           o->blas_threads, rp->loadavg_start, rp->loadavg_end);
+    printf("step      forward + loss + backward + AdamW (lr %g) on %d sequences x %d random tokens (labels = ids)\n"
+           "          behind a %d-virtual-token RANDOM prompt: %d real tokens, %d rows\n",
+           (double)LR, N_SEQ, SEQ_LEN, N_VIRTUAL, N_TOKENS, N_ROWS);
+    if (!o->sgemm_timer) printf("sgemm     timer OFF (--no-sgemm-timer): the sgemm columns are empty\n");
+    for (int i = 0; i < rp->n_models; i++) print_model_table(&rp->models[i]);
+    printf("\nwall s = time with at least one sgemm running (pool threads run attention sgemms concurrently;\n"
+           "thread s sums the calls). GFLOP counts 2·M·N·K of every call. cpu = CPU s / wall s over the timed\n"
+           "steps (about the thread count on an otherwise idle machine).\n");
+}
+
+static json_t *acc_json(const gemm_acc *a)
+{
+    return json_pack("{s:f,s:f,s:f,s:I}", "wall_s", a->wall_s, "thread_s", a->thread_s, "gflop", a->gflop, "calls",
+                     (json_int_t)a->calls);
+}
+
+static json_t *step_json(int index, const step_result *s)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "step", json_integer(index));
+    json_object_set_new(j, "loss", json_real(s->loss));
+    json_object_set_new(j, "grad_norm", json_real(s->grad_norm));
+    json_object_set_new(j, "total_s", json_real(s->total_s));
+    json_t *ph = json_object(), *sg = json_object(), *kd = json_object();
+    for (int p = 0; p < N_PHASES; p++) {
+        json_object_set_new(ph, k_phase_names[p], json_real(s->phase_s[p]));
+        json_object_set_new(sg, k_phase_names[p], acc_json(&s->ph[p]));
+    }
+    for (int k = 0; k < N_KINDS; k++) json_object_set_new(kd, k_kind_names[k], acc_json(&s->kind[k]));
+    json_object_set_new(j, "phase_s", ph);
+    json_object_set_new(j, "sgemm_by_phase", sg);
+    json_object_set_new(j, "sgemm_by_kind", kd);
+    return j;
+}
+
+static json_t *model_json(const model_result *r)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "label", json_string(r->label));
+    json_object_set_new(j, "source", json_string(r->source));
+    json_object_set_new(j, "path", r->path[0] ? json_string(r->path) : json_null());
+    json_object_set_new(j, "arch", json_string(r->arch));
+    json_object_set_new(j, "file_dtype", json_string(r->dtype));
+    json_object_set_new(j, "n_params", json_integer(r->n_params));
+    json_object_set_new(j, "weight_bytes", json_integer(r->weight_bytes));
+    json_object_set_new(j, "weight_mib", json_real((double)r->weight_bytes / 1048576.0));
+    json_object_set_new(j, "shape", json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "n_embd", r->D, "n_layer", r->L, "n_head",
+                                              r->H, "n_ff", r->F, "n_vocab", r->V, "n_ctx", r->n_ctx));
+    json_object_set_new(j, "generate_s", r->generate_s >= 0 ? json_real(r->generate_s) : json_null());
+    json_object_set_new(j, "generator_peak_rss_mib", r->generate_s >= 0 ? json_real(r->generator_rss_mib) : json_null());
+    json_object_set_new(j, "load_s", json_real(r->load_s));
+    json_object_set_new(j, "blas_threads", json_integer(r->blas_threads));
+    json_object_set_new(j, "loadavg_1min", json_pack("{s:f,s:f}", "start", r->loadavg_start, "end", r->loadavg_end));
+    json_object_set_new(j, "rss_after_load_mib", json_real(r->rss_after_load_mib));
+    json_object_set_new(j, "rss_with_ctx_mib", json_real(r->rss_after_ctx_mib));
+    json_object_set_new(j, "rss_after_train_mib", json_real(r->rss_after_train_mib));
+    json_object_set_new(j, "peak_rss_mib", json_real(r->peak_rss_mib));
+    json_object_set_new(j, "counted_targets", json_integer(r->counted));
+    json_object_set_new(j, "cpu_utilisation", json_real(r->cpu_util));
+    json_object_set_new(j, "loss_decreased", json_boolean(loss_decreased(r)));
+    json_t *med = json_object();
+    json_object_set_new(med, "total_s", json_real(r->med_total_s));
+    json_object_set_new(med, "tokens_per_s", json_real(N_TOKENS / r->med_total_s));
+    json_object_set_new(med, "rows_per_s", json_real(N_ROWS / r->med_total_s));
+    json_t *ph = json_object();
+    for (int p = 0; p < N_PHASES; p++)
+        json_object_set_new(ph, k_phase_names[p],
+                            json_pack("{s:f,s:f,s:f}", "s", r->med_phase_s[p], "sgemm_wall_s", r->med_ph_wall_s[p],
+                                      "sgemm_gflop", r->med_ph_gflop[p]));
+    json_object_set_new(med, "phases", ph);
+    json_object_set_new(med, "sgemm",
+                        json_pack("{s:f,s:f,s:f,s:f,s:f}", "wall_s", r->med_sgemm_wall_s, "thread_s", r->med_sgemm_thread_s,
+                                  "gflop", r->med_sgemm_gflop, "share", r->med_sgemm_wall_s / r->med_total_s,
+                                  "gflop_per_s", rate(r->med_sgemm_gflop, r->med_sgemm_wall_s)));
+    json_t *kd = json_object();
+    for (int k = 0; k < N_KINDS; k++)
+        json_object_set_new(kd, k_kind_names[k],
+                            json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "calls", r->kind_calls[k], "gflop",
+                                      r->med_kind_gflop[k], "wall_s", r->med_kind_wall_s[k], "thread_s",
+                                      r->med_kind_thread_s[k], "gflop_per_s",
+                                      rate(r->med_kind_gflop[k], r->med_kind_wall_s[k]), "alone_s", r->kind_alone_s[k],
+                                      "alone_gflop_per_s", rate(r->med_kind_gflop[k], r->kind_alone_s[k])));
+    json_object_set_new(med, "sgemm_by_kind", kd);
+    json_object_set_new(med, "design_gflop", json_real(r->design_gflop));
+    json_object_set_new(j, "median", med);
+    json_t *steps = json_array();
+    json_array_append_new(steps, step_json(1, &r->warmup));
+    for (int i = 0; i < r->n_steps; i++) json_array_append_new(steps, step_json(i + 2, &r->steps[i]));
+    json_object_set_new(j, "steps", steps);
+    json_object_set_new(j, "warmup_steps", json_integer(1));
+    json_t *shapes = json_array();
+    for (int i = 0; i < r->n_shapes; i++) {
+        const gemm_shape *s = &r->shapes[i];
+        const double per = s->thread_s / (double)s->calls, gf = 2e-9 * s->m * (double)s->n * s->k;
+        json_array_append_new(shapes, json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:i}", "phase",
+                                                k_phase_names[s->phase], "kind", k_kind_names[s->kind], "op", op_name(s),
+                                                "m", s->m, "n", s->n, "k", s->k, "calls_per_step",
+                                                (double)s->calls / r->n_steps, "s_per_call", per, "gflop_per_s",
+                                                rate(gf, per), "alone_s", s->alone_s, "alone_gflop_per_s",
+                                                rate(gf, s->alone_s), "alone_reps", s->alone_reps));
+    }
+    json_object_set_new(j, "sgemm_shapes", shapes);
+    json_object_set_new(j, "sgemm_shapes_truncated", json_boolean(r->shapes_truncated));
+    return j;
+}
+
+static void print_json(const report *rp)
+{
+    const options *o = rp->o;
+    json_t *root = json_object();
+    json_object_set_new(root, "benchmark", json_string("bench_train"));
+    json_object_set_new(root, "ptune_version", json_string(ptune_version_string()));
+    json_object_set_new(root, "machine", json_pack("{s:s,s:I,s:s,s:s}", "cpu", rp->cpu, "nproc", (json_int_t)rp->nproc,
+                                                   "blas", rp->blas_config, "blas_core", rp->blas_core));
+    json_object_set_new(root, "threads", json_integer(o->threads));
+    json_object_set_new(root, "blas_threads", json_integer(o->blas_threads));
+    json_object_set_new(root, "sgemm_timer", json_boolean(o->sgemm_timer));
+    json_object_set_new(root, "loadavg_1min", json_pack("{s:f,s:f}", "start", rp->loadavg_start, "end", rp->loadavg_end));
+    json_object_set_new(root, "batch", json_pack("{s:i,s:i,s:i,s:i,s:i}", "n_seq", N_SEQ, "len", SEQ_LEN, "n_virtual",
+                                                 N_VIRTUAL, "tokens", N_TOKENS, "rows", N_ROWS));
+    json_object_set_new(root, "optimizer", json_pack("{s:s,s:f,s:I,s:i}", "kind", "adamw", "lr", (double)LR,
+                                                     "total_steps", (json_int_t)TOTAL_STEPS, "timed_steps", o->iters));
+    json_t *models = json_array();
+    for (int i = 0; i < rp->n_models; i++) json_array_append_new(models, model_json(&rp->models[i]));
+    json_object_set_new(root, "models", models);
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    json_decref(root);
+    if (!text) bench_die("cannot serialise the JSON report");
+    puts(text);
+    free(text);
+}
+
+/* ---- options and main -------------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fputs("usage: bench_train [--model gpt2|bloom|all | --path MODEL] [--threads N] [--blas-threads N]\n"
+          "                   [--iters N] [--seed N] [--keep DIR] [--json] [--no-sgemm-timer]\n", f);
+    fputs("  --model M     gpt2 (GPT-2-124M), bloom (BLOOM-560m) or all (default): random F32 checkpoints\n"
+          "  --path MODEL  benchmark an existing GGUF file or HF directory instead\n"
+          "  --threads N   context threads (ptune_ctx_params.n_threads) and OpenBLAS threads (default 2)\n"
+          "  --blas-threads N  OpenBLAS threads when they should differ from --threads\n", f);
+    fputs("  --iters N     timed steps after the warm-up step (default 3, at most 50); medians are reported\n"
+          "  --seed N      seed of weights, prompt and token ids (default 1234)\n"
+          "  --keep DIR    write the generated checkpoints to DIR/gpt2-124m, DIR/bloom-560m and keep them\n"
+          "  --json        print one JSON object instead of the table\n"
+          "  --no-sgemm-timer  do not time the sgemm calls (to check the timer's own cost)\n", f);
+}
+
+static options parse_args(int argc, char **argv)
+{
+    options o = {2, 0, DEFAULT_ITERS, {true, true}, NULL, NULL, 1234, false, true};
+    bool model_given = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (!strcmp(a, "--json")) o.json = true;
+        else if (!strcmp(a, "--no-sgemm-timer")) o.sgemm_timer = false;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            exit(0);
+        } else if (!has_val) {
+            usage(stderr);
+            bench_die("unknown option or missing value: %s", a);
+        } else if (!strcmp(a, "--threads")) o.threads = (int)bench_parse_long(argv[++i], 1, 256, a);
+        else if (!strcmp(a, "--blas-threads")) o.blas_threads = (int)bench_parse_long(argv[++i], 1, 256, a);
+        else if (!strcmp(a, "--iters")) o.iters = (int)bench_parse_long(argv[++i], 1, MAX_ITERS, a);
+        else if (!strcmp(a, "--seed")) o.seed = (uint64_t)bench_parse_long(argv[++i], 0, INT32_MAX, a);
+        else if (!strcmp(a, "--path")) o.path = argv[++i];
+        else if (!strcmp(a, "--keep")) o.keep = argv[++i];
+        else if (!strcmp(a, "--model")) {
+            const char *v = argv[++i];
+            model_given = true;
+            int k = bench_model_by_key(v);
+            if (!strcmp(v, "all")) {
+                for (int m = 0; m < BENCH_N_MODELS; m++) o.models[m] = true;
+            } else if (k >= 0) {
+                for (int m = 0; m < BENCH_N_MODELS; m++) o.models[m] = m == k;
+            } else {
+                bench_die("--model expects gpt2, bloom or all, got \"%s\" (use --path for a checkpoint)", v);
+            }
+        } else {
+            usage(stderr);
+            bench_die("unknown option: %s", a);
+        }
+    }
+    if (o.path && (model_given || o.keep)) bench_die("--path excludes --model and --keep");
+    if (o.keep && mkdir(o.keep, 0755) != 0 && errno != EEXIST) bench_die("cannot create %s: %s", o.keep, strerror(errno));
+    if (o.blas_threads == 0) o.blas_threads = o.threads;
+    return o;
+}
+
+int main(int argc, char **argv)
+{
+    bench_prog = "bench_train";
+    options o = parse_args(argc, argv);
+    g_timer_on = o.sgemm_timer;
+    if (ptune_version_number() != PTUNE_VERSION_NUMBER)
+        bench_die("header/library version mismatch (%u vs %u)", (unsigned)PTUNE_VERSION_NUMBER, ptune_version_number());
+    report rp;
+    memset(&rp, 0, sizeof rp);
+    rp.o = &o;
+    bench_cpu_model_name(rp.cpu, sizeof rp.cpu);
+    rp.nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    rp.blas_config = bench_blas_config();
+    rp.blas_core = bench_blas_core();
+    rp.loadavg_start = bench_load_average();
+
+    int kinds[BENCH_N_MODELS], n = 0;
+    if (o.path) kinds[n++] = -1;
+    else
+        for (int k = 0; k < BENCH_N_MODELS; k++)
+            if (o.models[k]) kinds[n++] = k;
+    rp.models = bench_xmalloc(sizeof *rp.models * (size_t)n, "results");
+    for (int i = 0; i < n; i++) run_model_in_child(&o, kinds[i], &rp.models[i]);
+    rp.n_models = n;
+    rp.loadavg_end = bench_load_average();
+
+    if (o.json) print_json(&rp);
+    else print_table(&rp);
+    if (fflush(stdout) != 0) bench_die("writing the report failed: %s", strerror(errno));
+    free(rp.models);
+    return 0;
+}

@@ -1,0 +1,114 @@
+/* `ptune train CONFIG.yaml [--set key.path=value ...] [--resume CHECKPOINT]`: runs a YAML run
+ * config with a live progress bar on a terminal (log lines otherwise); Ctrl-C checkpoints and
+ * stops cleanly. */
+#include "cli.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: ptune train CONFIG.yaml [--set key.path=value ...] [--resume CHECKPOINT_DIR]\n"
+    "  Trains a soft prompt as the YAML file says (docs/train.md) and writes the PEFT adapter,\n"
+    "  metrics.jsonl and loss.svg to its output_dir. Ctrl-C saves a checkpoint and stops.";
+
+static volatile int32_t g_cancel;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_cancel = 1;
+}
+
+typedef struct bar_state {
+    bool tty;
+} bar_state;
+
+static void format_eta(double s, char *buf, size_t cap)
+{
+    if (!isfinite(s) || s < 0) {
+        snprintf(buf, cap, "--:--");
+        return;
+    }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+    else snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
+}
+
+static int show_progress(const ptune_train_progress *p, void *user)
+{
+    const bar_state *b = user;
+    char eta[32];
+    format_eta(p->eta_s, eta, sizeof eta);
+    if (b->tty) {
+        const int width = 28;
+        int filled = p->total_steps > 0 ? (int)((double)p->step * width / (double)p->total_steps) : 0;
+        char bar[64];
+        for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
+        bar[width] = '\0';
+        fprintf(stderr, "\r[%s] %lld/%lld  epoch %d  loss %.4f  lr %.2e  %.0f tok/s  ETA %s ", bar, (long long)p->step,
+                (long long)p->total_steps, p->epoch + 1, p->loss, p->lr, p->tokens_per_s, eta);
+        if (!isnan(p->eval_loss)) fprintf(stderr, "\n  eval loss %.4f  perplexity %.2f\n", p->eval_loss, p->eval_perplexity);
+        if (p->step == p->total_steps) fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "step %lld/%lld epoch %d loss %.4f lr %.3e grad_norm %.3f tok/s %.0f eta %s", (long long)p->step,
+                (long long)p->total_steps, p->epoch + 1, p->loss, p->lr, p->grad_norm, p->tokens_per_s, eta);
+        if (!isnan(p->eval_loss)) fprintf(stderr, " eval_loss %.4f eval_ppl %.2f", p->eval_loss, p->eval_perplexity);
+        fputc('\n', stderr);
+    }
+    return 0;
+}
+
+int pt_cmd_train(int argc, char **argv)
+{
+    const char *config = NULL, *resume = NULL;
+    const char **overrides = calloc((size_t)argc, sizeof *overrides);
+    int n_overrides = 0;
+    if (!overrides) return pt_cli_usage_error("out of memory");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--set") || !strcmp(argv[i], "--resume")) {
+            if (i + 1 >= argc) {
+                free(overrides);
+                return pt_cli_usage_error("%s needs a value\n%s", argv[i], usage);
+            }
+            if (argv[i][2] == 's') overrides[n_overrides++] = argv[++i];
+            else resume = argv[++i];
+        } else if (!strcmp(argv[i], "--help") || argv[i][0] == '-' || config) {
+            free(overrides);
+            return pt_cli_usage_error("%s%s", strcmp(argv[i], "--help") ? "unexpected argument\n" : "", usage);
+        } else {
+            config = argv[i];
+        }
+    }
+    if (!config) {
+        free(overrides);
+        return pt_cli_usage_error("missing CONFIG.yaml\n%s", usage);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+
+    bar_state bar = {.tty = isatty(STDERR_FILENO) != 0};
+    ptune_run_params rp;
+    ptune_run_params_init(&rp);
+    rp.overrides = overrides;
+    rp.n_overrides = n_overrides;
+    rp.progress = show_progress;
+    rp.progress_user = &bar;
+    rp.cancel = &g_cancel;
+    rp.resume = resume;
+    ptune_status s = ptune_run_yaml(config, &rp);
+    free(overrides);
+    if (s == PTUNE_E_ABORTED) {
+        fprintf(stderr, "\nptune: interrupted: a checkpoint and the prompt so far were saved (see the output_dir)\n");
+        return 130;
+    }
+    if (s) return pt_cli_fail(config, s);
+    fprintf(stderr, "done: the adapter, metrics.jsonl and loss.svg are in the config's output_dir\n");
+    return 0;
+}
