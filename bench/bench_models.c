@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -405,13 +406,23 @@ int bench_model_generate(const char *dir, bench_model_kind kind, uint64_t seed)
     return st == PTUNE_OK ? 0 : 1;
 }
 
+void bench_die_with_parent(pid_t parent)
+{
+    /* SIGTERM runs the temporary directory's handler (bench_tmpdir_create) when installed */
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(1);
+}
+
 double bench_model_generate_in_child(const char *dir, bench_model_kind kind, uint64_t seed, double *child_peak_rss_mib)
 {
     fflush(NULL);
     double t0 = bench_now_s();
+    const pid_t self = getpid();
     pid_t pid = fork();
     if (pid < 0) bench_die("fork failed: %s", strerror(errno));
-    if (pid == 0) _exit(bench_model_generate(dir, kind, seed));
+    if (pid == 0) {
+        bench_die_with_parent(self);
+        _exit(bench_model_generate(dir, kind, seed));
+    }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) bench_die("waitpid failed: %s", strerror(errno));

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* ---- errors and allocation ------------------------------------------------------------------ */
 
@@ -77,6 +78,10 @@ int bench_model_generate(const char *dir, bench_model_kind kind, uint64_t seed);
  * failure; returns the wall seconds and sets *child_peak_rss_mib (the children's ru_maxrss). */
 double bench_model_generate_in_child(const char *dir, bench_model_kind kind, uint64_t seed,
                                      double *child_peak_rss_mib);
+
+/* In a child just forked from `parent`: asks for SIGTERM when the parent dies (so an interrupted
+ * run leaves no orphan and no temporary directory); exits at once if the parent is already gone. */
+void bench_die_with_parent(pid_t parent);
 
 /* Creates "$TMPDIR/ptune-bench-XXXXXX" (or under /tmp) and returns it. The directory is removed
  * by bench_tmpdir_remove, at exit (atexit) and on SIGINT/SIGTERM/SIGHUP. One at a time. */

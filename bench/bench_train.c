@@ -431,9 +431,11 @@ static void run_model_in_child(const options *o, int kind, model_result *r)
     int fds[2];
     if (pipe(fds) != 0) bench_die("pipe failed: %s", strerror(errno));
     fflush(NULL);
+    const pid_t self = getpid();
     pid_t pid = fork();
     if (pid < 0) bench_die("fork failed: %s", strerror(errno));
     if (pid == 0) {
+        bench_die_with_parent(self);
         close(fds[0]);
         model_result *res = bench_xmalloc(sizeof *res, "result");
         run_model(o, kind, res);

@@ -11,6 +11,7 @@ int pt_cmd_score(int argc, char **argv);
 int pt_cmd_tokenize(int argc, char **argv);
 int pt_cmd_detokenize(int argc, char **argv);
 int pt_cmd_train(int argc, char **argv);
+int pt_cmd_generate(int argc, char **argv);
 
 /* Prints "ptune: <context>: <status text>: <last error>" to stderr and returns 1. */
 int pt_cli_fail(const char *context, ptune_status s);

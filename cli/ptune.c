@@ -16,6 +16,8 @@ static const char usage[] =
     "                                      text from token ids\n"
     "  train CONFIG.yaml [--set k.path=v] [--resume DIR]\n"
     "                                      prompt-tune as a YAML run config says\n"
+    "  generate MODEL [--prompt P] --text T [--temperature T --top-k K --top-p P --seed S ...]\n"
+    "                                      stream a continuation\n"
     "  version                             library version\n"
     "MODEL is a GGUF file or a Hugging Face model directory.";
 
@@ -30,6 +32,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "tokenize")) return pt_cmd_tokenize(argc - 1, argv + 1);
     if (!strcmp(argv[1], "detokenize")) return pt_cmd_detokenize(argc - 1, argv + 1);
     if (!strcmp(argv[1], "train")) return pt_cmd_train(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "generate")) return pt_cmd_generate(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("ptune %s\n", ptune_version_string());
         return 0;

@@ -336,6 +336,12 @@ typedef struct ptune_ctx_params {
     int32_t training;        /* nonzero: keep the activations ptune_backward needs, per layer
                                 ≈ max_tokens × (2·n_embd + q/k/v width + ffn width) floats
                                 (see docs/training.md); default 0 */
+    int32_t n_seq_max;       /* sequences generated at once (KV cache slots, each max_tokens
+                                positions, allocated on the first generation); default 1 */
+    int32_t no_prefix_cache; /* nonzero: recompute a soft prompt's keys/values on every
+                                generation instead of reusing them (default 0: the context keeps
+                                them for its 8 most recent prompts, keyed by their values, so a
+                                prompt changed by training is recomputed) */
 } ptune_ctx_params;
 
 PTUNE_API void ptune_ctx_params_init(ptune_ctx_params *p);
@@ -489,6 +495,87 @@ PTUNE_API ptune_status ptune_optimizer_save(const ptune_optimizer *o, const char
  *  PTUNE_E_NOMEM. */
 PTUNE_API ptune_status ptune_optimizer_load(ptune_optimizer *o, const char *path);
 PTUNE_API void ptune_optimizer_free(ptune_optimizer *o);
+
+/* ---------------------------------------------------------------------------------------
+ * Generation
+ * ------------------------------------------------------------------------------------- */
+
+/* Sampling with Hugging Face semantics and order: repetition penalty over every token already
+ * in the sequence (input included: positive logits divided, negative multiplied), then
+ * temperature, top-k, top-p, min-p; temperature 0 means greedy (argmax). Fields beyond a
+ * caller's struct_size take the defaults of ptune_sampling_params_init. */
+typedef struct ptune_sampling_params {
+    uint32_t struct_size;
+    float temperature;          /* default 1.0; 0 = greedy */
+    int32_t top_k;              /* default 50 (HF); 0 = off */
+    float top_p;                /* default 1.0 = off */
+    float min_p;                /* default 0 = off */
+    float repetition_penalty;   /* default 1.0 = off */
+    int32_t max_new_tokens;     /* default 20 (HF) */
+    int32_t max_length;         /* > 0: input + new tokens stop at this length (HF max_length) */
+    uint64_t seed;              /* the same seed reproduces a sample */
+    const int32_t *stop_ids;    /* extra stop ids besides the model's EOS ids (borrowed) */
+    int32_t n_stop_ids;
+    const char *const *stop_strings; /* stop when the decoded new text contains one (borrowed) */
+    int32_t n_stop_strings;
+    int32_t ignore_eos;         /* nonzero: do not stop at EOS */
+} ptune_sampling_params;
+
+PTUNE_API void ptune_sampling_params_init(ptune_sampling_params *p);
+
+/* Streaming callback: each new token id and its UTF-8-complete text piece (possibly empty while
+ * a multi-byte character is incomplete; NULL/0 when the model has no tokenizer). If text is still
+ * held back when generation ends, one last call with token -1 delivers it. One polarity
+ * everywhere: return nonzero to stop (the call then returns PTUNE_E_ABORTED, tokens so far kept). */
+typedef int (*ptune_token_fn)(int32_t token, const char *bytes, size_t n, void *user);
+
+/** Generates a continuation of ids[0..n) (preceded by the soft prompt's rows when `prompt` is
+ *  non-NULL) with a per-context KV cache: the input is processed once, then one token at a time.
+ *  Stops at EOS (the model's EOS ids, unless ignore_eos), a stop id or stop string,
+ *  max_new_tokens or max_length. The new ids go to out[0..cap) and *n_out.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (bad ids/params, n == 0 without a prompt);
+ *  PTUNE_E_CAPACITY (the context's max_tokens or the model's context length is reached: the
+ *  message gives both numbers; the tokens generated so far are in out); PTUNE_E_ABORTED (the
+ *  callback asked to stop); PTUNE_E_NOMEM. */
+PTUNE_API ptune_status ptune_generate(ptune_ctx *c, const ptune_prompt *prompt, const int32_t *ids, int32_t n,
+                                      const ptune_sampling_params *s, int32_t *out, int32_t cap, int32_t *n_out,
+                                      ptune_token_fn on_token, void *user);
+
+/* One sequence of a batched generation. */
+typedef struct ptune_generate_request {
+    const ptune_prompt *prompt;   /* its own soft prompt, or NULL */
+    const int32_t *ids;           /* input ids (borrowed) */
+    int32_t n_ids;
+    int32_t *out;                 /* receives the new ids */
+    int32_t cap;
+    int32_t n_out;                /* set by the call */
+    float *logits;                /* optional (HF output_logits): the raw logits of each sampling
+                                     step, logits_rows × n_vocab floats */
+    int32_t logits_rows;
+    int32_t n_logits;             /* rows written (set by the call) */
+} ptune_generate_request;
+
+typedef int (*ptune_batch_token_fn)(int32_t seq, int32_t token, const char *bytes, size_t n, void *user);
+
+/** Generates for several sequences at once (one forward pass per step for all of them), each
+ *  with its own soft prompt or none — a mixed-task batch on one frozen model. Every sequence
+ *  samples with its own RNG seeded from s->seed, so it produces exactly what a separate
+ *  ptune_generate call would. Needs a context created with n_seq_max >= n_req.
+ *  @return as ptune_generate (PTUNE_E_ABORTED when the callback stops the batch). */
+PTUNE_API ptune_status ptune_generate_batch(ptune_ctx *c, ptune_generate_request *reqs, int32_t n_req,
+                                            const ptune_sampling_params *s, ptune_batch_token_fn on_token,
+                                            void *user);
+
+/** Text in, text out: tokenizes `text` with the model's tokenizer (special tokens included,
+ *  e.g. BOS; an empty text is BOS alone), generates, and returns the new text in *out_text
+ *  (NUL-terminated, free with ptune_free). on_token streams as it goes (nullable).
+ *  @return as ptune_generate; PTUNE_E_STATE (the model has no tokenizer). */
+PTUNE_API ptune_status ptune_generate_text(ptune_ctx *c, const ptune_prompt *prompt, const char *text,
+                                           const ptune_sampling_params *s, char **out_text, ptune_token_fn on_token,
+                                           void *user);
+
+/** Frees memory the library handed to the caller (ptune_generate_text's text). NULL is a no-op. */
+PTUNE_API void ptune_free(void *p);
 
 /* ---------------------------------------------------------------------------------------
  * Datasets

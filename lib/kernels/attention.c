@@ -72,3 +72,29 @@ void pt_attention_backward(float *dq, float *dk, float *dv, int ld_dqkv, float *
     pt_matmul_xw(dq, ld_dqkv, dprobs, T, k, ld_qkv, T, head_dim, T, scale, 0.0f);
     pt_matmul_xtw(dk, ld_dqkv, dprobs, T, q, ld_qkv, T, head_dim, T, scale, 1.0f);
 }
+
+void pt_attention_cached(float *out, int ld_out, float *probs, const float *q, int ld_q, const float *k,
+                         const float *v, int ld_kv, int n_q, int pos0, int head_dim, float scale, float alibi_slope)
+{
+    const int n_k = pos0 + n_q;
+    pt_matmul_xwt(probs, n_k, q, ld_q, k, ld_kv, n_q, n_k, head_dim, scale, 0.0f);
+    for (int i = 0; i < n_q; i++) {
+        float *row = probs + (size_t)i * n_k;
+        const int last = pos0 + i; /* causal: keys 0 .. last */
+        float mx = -INFINITY;
+        for (int j = 0; j <= last; j++) {
+            if (alibi_slope != 0.0f) row[j] += alibi_slope * (float)(j - last);
+            if (row[j] > mx) mx = row[j];
+        }
+        double sum = 0.0;
+        for (int j = 0; j <= last; j++) {
+            float e = expf(row[j] - mx);
+            row[j] = e;
+            sum += e;
+        }
+        float inv = (float)(1.0 / sum);
+        for (int j = 0; j <= last; j++) row[j] *= inv;
+        for (int j = last + 1; j < n_k; j++) row[j] = 0.0f;
+    }
+    pt_matmul_xw(out, ld_out, probs, n_k, v, ld_kv, n_q, head_dim, n_k, 1.0f, 0.0f);
+}

@@ -18,6 +18,12 @@ void pt_attention_forward(float *out, int ld_out, float *probs, const float *q, 
                           const float *v, int ld_qkv, int T, int head_dim, float scale,
                           float alibi_slope);
 
+/* Attention of n_q new queries against a key/value cache (incremental decoding): query i sits at
+ * position pos0 + i and sees keys 0 .. pos0 + i. q has leading dimension ld_q; k and v hold
+ * pos0 + n_q rows with leading dimension ld_kv; probs is scratch [n_q, pos0 + n_q]. */
+void pt_attention_cached(float *out, int ld_out, float *probs, const float *q, int ld_q, const float *k,
+                         const float *v, int ld_kv, int n_q, int pos0, int head_dim, float scale, float alibi_slope);
+
 /* Given dout (T rows, ld_out), writes dq (overwrites) and accumulates dk, dv (+=; several query
  * heads share a key/value head under GQA); all three with leading dimension ld_dqkv. probs and
  * dprobs are [T, T] scratch. */

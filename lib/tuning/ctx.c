@@ -28,6 +28,12 @@ PTUNE_API void ptune_ctx_free(ptune_ctx *c)
                      c->head_in, c->head_out, c->att_scratch, c->g_x,    c->g_mid, c->g_h,
                      c->g_qkv,  c->g_ff};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) pt_free_aligned(bufs[i]);
+    for (int i = 0; i < PT_PREFIX_ENTRIES; i++) {
+        free(c->prefix[i].k);
+        free(c->prefix[i].v);
+    }
+    pt_free_aligned(c->kv_k);
+    pt_free_aligned(c->kv_v);
     free(c->alibi_slopes);
     free(c->rope_cos);
     free(c->rope_sin);
@@ -49,6 +55,28 @@ static float *alloc_rows(size_t rows, size_t cols, const char *what)
         return NULL;
     }
     return pt_malloc_aligned(n, what);
+}
+
+ptune_status pt_ctx_reserve_kv(struct ptune_ctx *c, int32_t slots)
+{
+    if (c->kv_k && slots <= c->kv_slots) return PTUNE_OK;
+    const pt_hparams *h = &c->m->hp;
+    size_t n;
+    if (!pt_mul_size((size_t)h->n_layer * (size_t)slots * (size_t)c->max_tokens, (size_t)pt_hp_kv_dim(h), &n))
+        return pt_fail(PTUNE_E_NOMEM, "KV cache size overflows");
+    float *k = pt_malloc_aligned(n * sizeof(float), "KV cache (keys)");
+    float *v = k ? pt_malloc_aligned(n * sizeof(float), "KV cache (values)") : NULL;
+    if (!k || !v) {
+        pt_free_aligned(k);
+        return PTUNE_E_NOMEM;
+    }
+    pt_free_aligned(c->kv_k);
+    pt_free_aligned(c->kv_v);
+    c->kv_k = k;
+    c->kv_v = v;
+    c->kv_slots = slots;
+    c->kv_cap = c->max_tokens;
+    return PTUNE_OK;
 }
 
 ptune_status pt_ctx_reserve_seqs(struct ptune_ctx *c, int32_t n_seq)
@@ -83,6 +111,8 @@ PTUNE_API ptune_status ptune_ctx_new(const ptune_model *m, const ptune_ctx_param
     if (d.logits < PTUNE_LOGITS_NONE || d.logits > PTUNE_LOGITS_ALL)
         return pt_fail(PTUNE_E_INVALID_ARG, "ptune_ctx_new: unknown logits mode %d", d.logits);
     if (d.n_threads < 0) return pt_fail(PTUNE_E_INVALID_ARG, "ptune_ctx_new: n_threads = %d", d.n_threads);
+    if (d.n_seq_max < 0 || d.n_seq_max > 4096)
+        return pt_fail(PTUNE_E_INVALID_ARG, "ptune_ctx_new: n_seq_max = %d is out of range [0, 4096]", d.n_seq_max);
 
     ptune_ctx *c = pt_calloc(1, sizeof *c, "context");
     if (!c) return PTUNE_E_NOMEM;
@@ -90,6 +120,8 @@ PTUNE_API ptune_status ptune_ctx_new(const ptune_model *m, const ptune_ctx_param
     c->max_tokens = d.max_tokens;
     c->logits_mode = d.logits;
     c->training = d.training != 0;
+    c->n_seq_max = d.n_seq_max > 0 ? d.n_seq_max : 1;
+    c->prefix_cache_off = d.no_prefix_cache != 0;
     const pt_hparams *h = &m->hp;
     const size_t N = (size_t)d.max_tokens, D = (size_t)h->n_embd, F = (size_t)h->n_ff;
     const size_t up = (size_t)pt_ctx_up_rows(c), qkv = (size_t)pt_hp_qkv_dim(h);

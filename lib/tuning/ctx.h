@@ -9,6 +9,7 @@
 
 #define PT_HEAD_CHUNK 32   /* rows per LM-head block: peak memory is CHUNK × n_vocab floats */
 #define PT_IGNORE_INDEX (-100)
+#define PT_PREFIX_ENTRIES 8  /* soft prompts whose K/V a context keeps for generation */
 
 struct ptune_ctx {
     const ptune_model *m;
@@ -40,6 +41,26 @@ struct ptune_ctx {
     size_t att_scratch_floats;
     float *rope_cos, *rope_sin; /* [min(N, n_ctx), n_rot/2] when the model uses RoPE */
     float *alibi_slopes;        /* [n_head] when the model uses ALiBi */
+    /* KV cache for incremental decoding (allocated on first use): for layer l and slot s,
+     * keys at kv_k + ((l * kv_slots + s) * kv_cap) * kv_dim, values likewise in kv_v */
+    float *kv_k, *kv_v;
+    int32_t kv_slots, kv_cap;
+    int32_t n_seq_max;   /* slots the first generation allocates (ptune_ctx_params.n_seq_max) */
+    bool kv_mode;        /* this pass continues cached sequences: sequence s uses slot
+                            seq_slot[s] (or s), its rows store their k/v at their positions and
+                            attend to the cache */
+    const int32_t *seq_slot;                    /* kv_mode: cache slot per sequence (nullable) */
+    /* prefix cache: the K/V of recently used soft prompts (positions 0..n_virtual-1 depend on the
+     * prompt alone), keyed by the prompt's content hash, reused by later generations */
+    struct pt_prefix_entry {
+        uint64_t hash;                          /* of the prompt values; 0 = empty entry */
+        int32_t n_virtual;
+        float *k, *v;                           /* [L, n_virtual, kv_dim] */
+        uint64_t last_use;
+    } prefix[PT_PREFIX_ENTRIES];
+    uint64_t prefix_clock;
+    bool prefix_cache_off;                      /* ptune_ctx_params.no_prefix_cache */
+    const struct ptune_prompt *const *seq_prompts; /* per-sequence prompts for virtual rows (nullable) */
     /* backward scratch (training only) */
     float *g_x, *g_mid, *g_h;   /* [N, D] */
     float *g_qkv;               /* [N, qkv_dim] */
@@ -92,6 +113,22 @@ static inline float *pt_ctx_stat(const struct ptune_ctx *c, int l, int k)
 {
     return c->stats + (pt_ctx_layer(c, l) * 4 + (size_t)k) * (size_t)c->max_tokens;
 }
+
+static inline float *pt_ctx_kv(const struct ptune_ctx *c, float *base, int l, int seq)
+{
+    const int slot = c->seq_slot ? c->seq_slot[seq] : seq;
+    return base + (((size_t)l * (size_t)c->kv_slots + (size_t)slot) * (size_t)c->kv_cap) *
+                      (size_t)pt_hp_kv_dim(&c->m->hp);
+}
+
+/* Allocates the KV cache for `slots` sequences of up to max_tokens positions (once). */
+ptune_status pt_ctx_reserve_kv(struct ptune_ctx *c, int32_t slots);
+
+/* Runs the model over the rows already set up in the context (row_pos, row_token, row_target,
+ * seq_row0, n_rows, n_seq): embeddings (virtual rows from `prompt`), every block, final norm and
+ * the LM head; the loss statistics and kept logits follow. In kv_mode the attention uses and
+ * extends the KV cache. `longest` is the longest sequence's row count (attention scratch). */
+ptune_status pt_forward_rows(struct ptune_ctx *c, const struct ptune_prompt *prompt, int longest);
 
 /* Grows the per-sequence arrays to hold n_seq sequences. */
 ptune_status pt_ctx_reserve_seqs(struct ptune_ctx *c, int32_t n_seq);

@@ -49,16 +49,18 @@ typedef struct embed_job {
     float *dst;
 } embed_job;
 
+static int row_seq(const ptune_ctx *c, int r);
+
 static void embed_rows(ptune_ctx *c, int r0, int r1, const void *job)
 {
     const embed_job *j = job;
-    const ptune_prompt *prompt = j->prompt;
     const ptune_model *m = c->m;
     const int D = m->hp.n_embd;
     const float *tok = m->global[PT_SLOT_TOK_EMBD], *pos = m->global[PT_SLOT_POS_EMBD];
     for (int r = r0; r < r1; r++) {
         float *x = j->dst + (size_t)r * D;
         int32_t id = c->row_token[r];
+        const ptune_prompt *prompt = c->seq_prompts && id < 0 ? c->seq_prompts[row_seq(c, r)] : j->prompt;
         const float *src = id >= 0 ? tok + (size_t)id * D : prompt->values + (size_t)c->row_pos[r] * D;
         memcpy(x, src, sizeof(float) * (size_t)D);
         if (pos) {
@@ -153,6 +155,7 @@ typedef struct attn_job {
     ptune_ctx *c;
     const float *qkv;
     size_t scratch_stride;
+    int layer;
 } attn_job;
 
 static void attn_task(void *arg, int task, int thread)
@@ -172,10 +175,44 @@ static void attn_task(void *arg, int task, int thread)
                          1.0f / sqrtf((float)hd), c->alibi_slopes ? c->alibi_slopes[head] : 0.0f);
 }
 
-static ptune_status ensure_attention_scratch(ptune_ctx *c, int longest)
+/* kv_mode: one task per (sequence, head) against the cache; the new rows were stored first. */
+static void attn_cached_task(void *arg, int task, int thread)
 {
-    /* forward needs one T×T block per thread, backward two (probabilities and their gradient) */
-    size_t per = (size_t)longest * (size_t)longest * (c->training ? 2 : 1), need;
+    const attn_job *j = arg;
+    ptune_ctx *c = j->c;
+    const pt_hparams *h = &c->m->hp;
+    const int nh = h->n_head, hd = h->head_dim, group = h->n_head / h->n_head_kv;
+    const int seq = task / nh, head = task % nh, kvh = head / group;
+    const int qkv_dim = pt_hp_qkv_dim(h), q_dim = pt_hp_q_dim(h), kv_dim = pt_hp_kv_dim(h);
+    const int row0 = c->seq_row0[seq], n_new = c->seq_row0[seq + 1] - row0, pos0 = c->row_pos[row0];
+    const int l = j->layer;
+    pt_attention_cached(c->att + (size_t)row0 * q_dim + (size_t)head * hd, q_dim,
+                        c->att_scratch + (size_t)thread * j->scratch_stride,
+                        j->qkv + (size_t)row0 * qkv_dim + (size_t)head * hd, qkv_dim,
+                        pt_ctx_kv(c, c->kv_k, l, seq) + (size_t)kvh * hd, pt_ctx_kv(c, c->kv_v, l, seq) + (size_t)kvh * hd,
+                        kv_dim, n_new, pos0, hd, 1.0f / sqrtf((float)hd), c->alibi_slopes ? c->alibi_slopes[head] : 0.0f);
+}
+
+/* kv_mode: copies each row's k and v (after RoPE) into its sequence's cache slot. */
+static void kv_store_rows(ptune_ctx *c, int r0, int r1, const void *job)
+{
+    const attn_job *j = job;
+    const pt_hparams *h = &c->m->hp;
+    const int qkv_dim = pt_hp_qkv_dim(h), q_dim = pt_hp_q_dim(h), kv_dim = pt_hp_kv_dim(h);
+    int seq = 0;
+    for (int r = r0; r < r1; r++) {
+        while (c->seq_row0[seq + 1] <= r) seq++;
+        const float *row = j->qkv + (size_t)r * qkv_dim;
+        const size_t at = (size_t)c->row_pos[r] * kv_dim;
+        memcpy(pt_ctx_kv(c, c->kv_k, j->layer, seq) + at, row + q_dim, sizeof(float) * (size_t)kv_dim);
+        memcpy(pt_ctx_kv(c, c->kv_v, j->layer, seq) + at, row + q_dim + kv_dim, sizeof(float) * (size_t)kv_dim);
+    }
+}
+
+/* `per_thread` floats of forward attention scratch per thread (backward needs twice that). */
+static ptune_status ensure_attention_scratch(ptune_ctx *c, size_t per_thread)
+{
+    size_t per = per_thread * (c->training ? 2 : 1), need;
     if (!pt_mul_size(per, (size_t)pt_pool_n_threads(c->pool), &need))
         return pt_fail(PTUNE_E_NOMEM, "attention scratch size overflows");
     if (need <= c->att_scratch_floats) return PTUNE_OK;
@@ -202,8 +239,13 @@ static void block_forward(ptune_ctx *c, int l, size_t scratch_stride)
                 pt_layer_w(m, l, PT_SLOT_ATTN_NORM_B));
     linear(c, qkv, NULL, c->h, pt_layer_w(m, l, PT_SLOT_QKV), pt_layer_w(m, l, PT_SLOT_QKV_B), D, qkv_dim);
     if (m->arch->pos == PT_POS_ROPE) pt_ctx_parallel_rows(c, c->n_rows, rope_rows, qkv);
-    attn_job aj = {c, qkv, scratch_stride};
-    pt_pool_run(c->pool, c->n_seq * h->n_head, attn_task, &aj);
+    attn_job aj = {c, qkv, scratch_stride, l};
+    if (c->kv_mode) {
+        pt_ctx_parallel_rows(c, c->n_rows, kv_store_rows, &aj);
+        pt_pool_run(c->pool, c->n_seq * h->n_head, attn_cached_task, &aj);
+    } else {
+        pt_pool_run(c->pool, c->n_seq * h->n_head, attn_task, &aj);
+    }
     linear(c, x_mid, x, c->att, pt_layer_w(m, l, PT_SLOT_ATTN_OUT), pt_layer_w(m, l, PT_SLOT_ATTN_OUT_B), q_dim, D);
 
     pt_ctx_norm(c, c->h, pt_ctx_stat(c, l, 2), pt_ctx_stat(c, l, 3), x_mid, pt_layer_w(m, l, PT_SLOT_FFN_NORM_W),
@@ -394,9 +436,27 @@ PTUNE_API ptune_status ptune_forward(ptune_ctx *c, const ptune_prompt *prompt, c
 {
     if (!c) return pt_fail(PTUNE_E_INVALID_ARG, "ptune_forward: context is NULL");
     c->have_result = false;
+    c->kv_mode = false;
+    c->seq_slot = NULL;
+    c->seq_prompts = NULL;
     int longest = 0;
     ptune_status s = setup_batch(c, prompt, b, &longest);
-    if (!s) s = ensure_attention_scratch(c, longest);
+    if (s) return s;
+    return pt_forward_rows(c, prompt, longest);
+}
+
+ptune_status pt_forward_rows(ptune_ctx *c, const ptune_prompt *prompt, int longest)
+{
+    c->have_result = false;
+    /* attention scratch per thread: T×T, or in kv_mode new rows × cached positions */
+    size_t scratch = (size_t)longest * (size_t)longest;
+    if (c->kv_mode)
+        for (int s = 0; s < c->n_seq; s++) {
+            size_t n_new = (size_t)(c->seq_row0[s + 1] - c->seq_row0[s]);
+            size_t need = n_new * ((size_t)c->row_pos[c->seq_row0[s]] + n_new);
+            if (need > scratch) scratch = need;
+        }
+    ptune_status s = ensure_attention_scratch(c, scratch);
     if (!s) s = ensure_logits(c);
     if (s) return s;
 
@@ -407,7 +467,7 @@ PTUNE_API ptune_status ptune_forward(ptune_ctx *c, const ptune_prompt *prompt, c
     if (m->arch->emb_norm) /* BLOOM: the prompt rows pass the embedding LayerNorm too, as in PEFT */
         pt_ctx_norm(c, x0, c->emb_stats, c->emb_stats + c->max_tokens, ej.dst, m->global[PT_SLOT_EMB_NORM_W],
                     m->global[PT_SLOT_EMB_NORM_B]);
-    for (int l = 0; l < m->hp.n_layer; l++) block_forward(c, l, (size_t)longest * (size_t)longest);
+    for (int l = 0; l < m->hp.n_layer; l++) block_forward(c, l, scratch);
     const int L = m->hp.n_layer;
     pt_ctx_norm(c, c->h, c->final_stats, c->final_stats + c->max_tokens, pt_ctx_x(c, L), m->global[PT_SLOT_OUT_NORM_W],
                 m->global[PT_SLOT_OUT_NORM_B]);

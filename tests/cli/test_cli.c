@@ -383,6 +383,32 @@ static void test_train_sigint(void **state)
     free(dir);
 }
 
+/* `ptune generate MODEL --text "" --max-new-tokens 40 --temperature 0` prints the golden greedy
+ * text of aidreams260K, for the GGUF and the HF form. */
+static void test_generate_golden(void **state)
+{
+    (void)state;
+    char *golden = pt_test_shared_path("models/aidreams260K-golden.json");
+    json_error_t e;
+    json_t *g = json_load_file(golden, 0, &e);
+    assert_non_null(g);
+    const char *want = json_string_value(json_object_get(json_object_get(g, "greedy_from_bos_40"), "text"));
+    const char *forms[] = {"models/aidreams260K.gguf", "models/aidreams260K-hf"};
+    for (int f = 0; f < 2; f++) {
+        char args[4096], *out;
+        snprintf(args, sizeof args, "generate '%s/%s' --text '' --max-new-tokens 40 --temperature 0", pt_test_shared(),
+                 forms[f]);
+        assert_int_equal(run_ptune(args, &out), 0);
+        size_t n = strlen(out);
+        assert_true(n > 0 && out[n - 1] == '\n');
+        out[n - 1] = '\0';
+        assert_string_equal(out, want);
+        free(out);
+    }
+    json_decref(g);
+    free(golden);
+}
+
 int main(void)
 {
     pt_test_shared();
@@ -393,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_tokenize_detokenize),
         cmocka_unit_test(test_score_text),
+        cmocka_unit_test(test_generate_golden),
         cmocka_unit_test(test_train),
         cmocka_unit_test(test_train_sigint),
     };
