@@ -6,7 +6,9 @@
  * Conventions
  * - Every fallible call returns a ptune_status (PTUNE_OK = 0, failures negative) and, on
  *   failure, sets a thread-local message readable with ptune_last_error(). On failure,
- *   output parameters are left untouched, except `out` handle pointers, which are set to NULL.
+ *   output parameters are left untouched, except `out` handle pointers, which are set to NULL,
+ *   and where a function documents partial results (generation keeps the tokens produced
+ *   before PTUNE_E_ABORTED / PTUNE_E_CAPACITY).
  * - Params structs start with `uint32_t struct_size`, are filled by ptune_X_params_init()
  *   and passed by pointer (NULL means "all defaults"). Fields are only ever appended; a zero
  *   field means "automatic".
@@ -568,7 +570,8 @@ PTUNE_API ptune_status ptune_generate_batch(ptune_ctx *c, ptune_generate_request
 
 /** Text in, text out: tokenizes `text` with the model's tokenizer (special tokens included,
  *  e.g. BOS; an empty text is BOS alone), generates, and returns the new text in *out_text
- *  (NUL-terminated, free with ptune_free). on_token streams as it goes (nullable).
+ *  (NUL-terminated, free with ptune_free) — also after PTUNE_E_ABORTED or PTUNE_E_CAPACITY, with
+ *  the text produced so far. on_token streams as it goes (nullable).
  *  @return as ptune_generate; PTUNE_E_STATE (the model has no tokenizer). */
 PTUNE_API ptune_status ptune_generate_text(ptune_ctx *c, const ptune_prompt *prompt, const char *text,
                                            const ptune_sampling_params *s, char **out_text, ptune_token_fn on_token,
