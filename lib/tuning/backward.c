@@ -143,7 +143,7 @@ static void block_backward(ptune_ctx *c, int l, size_t scratch_stride)
     /* x_mid = x + attn(norm(x))·W_oᵀ */
     pt_matmul_xw(c->att, q_dim, c->g_mid, D, pt_layer_w(m, l, PT_SLOT_ATTN_OUT), q_dim, N, q_dim, D, 1.0f, 0.0f);
     attn_bw_job aj = {c, qkv, scratch_stride};
-    pt_pool_run(c->pool, c->n_seq * h->n_head_kv, attn_bw_task, &aj);
+    pt_ctx_run_attention(c->n_seq * h->n_head_kv, attn_bw_task, &aj);
     if (m->arch->pos == PT_POS_ROPE) pt_ctx_parallel_rows(c, N, rope_bw_rows, NULL);
     pt_matmul_xw(c->g_h, D, c->g_qkv, qkv_dim, pt_layer_w(m, l, PT_SLOT_QKV), D, N, D, qkv_dim, 1.0f, 0.0f);
     set_rows(c, c->g_x, c->g_mid, D);

@@ -242,9 +242,9 @@ static void block_forward(ptune_ctx *c, int l, size_t scratch_stride)
     attn_job aj = {c, qkv, scratch_stride, l};
     if (c->kv_mode) {
         pt_ctx_parallel_rows(c, c->n_rows, kv_store_rows, &aj);
-        pt_pool_run(c->pool, c->n_seq * h->n_head, attn_cached_task, &aj);
+        pt_ctx_run_attention(c->n_seq * h->n_head, attn_cached_task, &aj);
     } else {
-        pt_pool_run(c->pool, c->n_seq * h->n_head, attn_task, &aj);
+        pt_ctx_run_attention(c->n_seq * h->n_head, attn_task, &aj);
     }
     linear(c, x_mid, x, c->att, pt_layer_w(m, l, PT_SLOT_ATTN_OUT), pt_layer_w(m, l, PT_SLOT_ATTN_OUT_B), q_dim, D);
 
