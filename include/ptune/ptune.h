@@ -9,9 +9,12 @@
  *   output parameters are left untouched, except `out` handle pointers, which are set to NULL,
  *   and where a function documents partial results (generation keeps the tokens produced
  *   before PTUNE_E_ABORTED / PTUNE_E_CAPACITY).
- * - Params structs start with `uint32_t struct_size`, are filled by ptune_X_params_init()
- *   and passed by pointer (NULL means "all defaults"). Fields are only ever appended; a zero
- *   field means "automatic".
+ * - Params structs start with `uint32_t struct_size`, are filled by ptune_X_params_init(p) and
+ *   passed by pointer (NULL means "all defaults"). ptune_X_params_init is a macro over the
+ *   exported ptune_X_params_init_sized(p, sizeof *p): the library writes defaults into at most
+ *   the caller's `size` bytes and records that size in struct_size, so a binary built against an
+ *   older header stays safe with a newer library whose structs have grown. Fields are only ever
+ *   appended; fields beyond a caller's struct_size take their defaults.
  * - Ownership: whoever calls *_new / *_load frees with the matching *_free; *_free(NULL) is a
  *   no-op. Pointers returned by getters stay valid until the next call that modifies that
  *   handle. Inputs are copied unless documented as borrowed.
@@ -38,6 +41,13 @@
 #define PTUNE_DEPRECATED(msg) __attribute__((deprecated(msg)))
 #else
 #define PTUNE_DEPRECATED(msg)
+#endif
+
+/* The size of the params struct *p, as ptune_X_params_init passes it (no old-style cast in C++). */
+#ifdef __cplusplus
+#define PTUNE_STRUCT_SIZE(p) static_cast<uint32_t>(sizeof *(p))
+#else
+#define PTUNE_STRUCT_SIZE(p) ((uint32_t)sizeof *(p))
 #endif
 
 #ifdef __cplusplus
@@ -128,7 +138,8 @@ typedef struct ptune_model_params {
 } ptune_model_params;
 
 /** Fills `p` with defaults (and p->struct_size). */
-PTUNE_API void ptune_model_params_init(ptune_model_params *p);
+PTUNE_API void ptune_model_params_init_sized(ptune_model_params *p, uint32_t size);
+#define ptune_model_params_init(p) ptune_model_params_init_sized((p), PTUNE_STRUCT_SIZE(p))
 
 /** Loads a frozen model from a GGUF file or a Hugging Face directory (config.json +
  *  model.safetensors or a sharded model.safetensors.index.json). Every header, shape and
@@ -273,7 +284,8 @@ typedef struct ptune_prompt_params {
     int32_t n_labels;
 } ptune_prompt_params;
 
-PTUNE_API void ptune_prompt_params_init(ptune_prompt_params *p);
+PTUNE_API void ptune_prompt_params_init_sized(ptune_prompt_params *p, uint32_t size);
+#define ptune_prompt_params_init(p) ptune_prompt_params_init_sized((p), PTUNE_STRUCT_SIZE(p))
 
 /** Creates a soft prompt of p->n_virtual × n_embd floats for `m` (gradient zeroed),
  *  initialised as p->init says; the same params and seed always give the same values. TEXT
@@ -346,7 +358,8 @@ typedef struct ptune_ctx_params {
                                 prompt changed by training is recomputed) */
 } ptune_ctx_params;
 
-PTUNE_API void ptune_ctx_params_init(ptune_ctx_params *p);
+PTUNE_API void ptune_ctx_params_init_sized(ptune_ctx_params *p, uint32_t size);
+#define ptune_ctx_params_init(p) ptune_ctx_params_init_sized((p), PTUNE_STRUCT_SIZE(p))
 
 /** Creates a workspace for `m`. The model must outlive the context.
  *  @return PTUNE_OK; PTUNE_E_INVALID_ARG; PTUNE_E_NOMEM (the message gives the byte count). */
@@ -454,7 +467,8 @@ typedef struct ptune_optimizer_params {
     int32_t adafactor_warmup_init;         /* default 0; needs the relative step (lr = 0) */
 } ptune_optimizer_params;
 
-PTUNE_API void ptune_optimizer_params_init(ptune_optimizer_params *p);
+PTUNE_API void ptune_optimizer_params_init_sized(ptune_optimizer_params *p, uint32_t size);
+#define ptune_optimizer_params_init(p) ptune_optimizer_params_init_sized((p), PTUNE_STRUCT_SIZE(p))
 /** Creates an optimizer for prompts shaped like `pr` (state zeroed). `p` NULL means the
  *  defaults, whose LINEAR schedule needs total_steps, so callers normally fill a params struct.
  *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (bad struct_size, unknown kind/schedule, lr < 0 or
@@ -523,7 +537,8 @@ typedef struct ptune_sampling_params {
     int32_t ignore_eos;         /* nonzero: do not stop at EOS */
 } ptune_sampling_params;
 
-PTUNE_API void ptune_sampling_params_init(ptune_sampling_params *p);
+PTUNE_API void ptune_sampling_params_init_sized(ptune_sampling_params *p, uint32_t size);
+#define ptune_sampling_params_init(p) ptune_sampling_params_init_sized((p), PTUNE_STRUCT_SIZE(p))
 
 /* Streaming callback: each new token id and its UTF-8-complete text piece (possibly empty while
  * a multi-byte character is incomplete; NULL/0 when the model has no tokenizer). If text is still
@@ -631,7 +646,8 @@ typedef struct ptune_dataset_params {
     int64_t select;                  /* keep the first N rows (0 = all); the tutorial uses 50 */
 } ptune_dataset_params;
 
-PTUNE_API void ptune_dataset_params_init(ptune_dataset_params *p);
+PTUNE_API void ptune_dataset_params_init_sized(ptune_dataset_params *p, uint32_t size);
+#define ptune_dataset_params_init(p) ptune_dataset_params_init_sized((p), PTUNE_STRUCT_SIZE(p))
 /** Reads and tokenizes a dataset file with the model's tokenizer (rules above).
  *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (NULL model/path/out, bad params, invalid UTF-8 named
  *  by file:line:column); PTUNE_E_IO; PTUNE_E_FORMAT (a bad row: the message gives
@@ -705,7 +721,8 @@ typedef struct ptune_trainer_params {
                                        checkpoint_dir is set) and return PTUNE_E_ABORTED */
 } ptune_trainer_params;
 
-PTUNE_API void ptune_trainer_params_init(ptune_trainer_params *p);
+PTUNE_API void ptune_trainer_params_init_sized(ptune_trainer_params *p, uint32_t size);
+#define ptune_trainer_params_init(p) ptune_trainer_params_init_sized((p), PTUNE_STRUCT_SIZE(p))
 /** Creates a trainer over `train` (and `eval`, nullable) tuning `prompt` on `m`. The model,
  *  prompt and datasets are borrowed and must outlive the trainer.
  *  @return PTUNE_OK; PTUNE_E_INVALID_ARG; PTUNE_E_CAPACITY (an example longer than the model's
@@ -744,7 +761,8 @@ typedef struct ptune_run_params {
     const char *resume;             /* a checkpoint directory to continue from (nullable) */
 } ptune_run_params;
 
-PTUNE_API void ptune_run_params_init(ptune_run_params *p);
+PTUNE_API void ptune_run_params_init_sized(ptune_run_params *p, uint32_t size);
+#define ptune_run_params_init(p) ptune_run_params_init_sized((p), PTUNE_STRUCT_SIZE(p))
 /** Loads the YAML run config, the model, the datasets and the prompt, trains, and writes to
  *  output_dir: the tuned prompt as a PEFT adapter (adapter_config.json +
  *  adapter_model.safetensors), metrics.jsonl (one record per logged step), loss.svg (train and

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-PTUNE_API void ptune_sampling_params_init(ptune_sampling_params *p)
+static void sampling_params_defaults(ptune_sampling_params *p)
 {
     if (!p) return;
     memset(p, 0, sizeof *p);
@@ -20,6 +20,16 @@ PTUNE_API void ptune_sampling_params_init(ptune_sampling_params *p)
     p->min_p = 0.0f;
     p->repetition_penalty = 1.0f;
     p->max_new_tokens = 20;
+}
+
+PTUNE_API void ptune_sampling_params_init_sized(ptune_sampling_params *p, uint32_t size)
+{
+    if (!p || size < sizeof(uint32_t)) return;
+    ptune_sampling_params d;
+    sampling_params_defaults(&d);
+    const size_t n = size < sizeof d ? size : sizeof d;
+    memcpy(p, &d, n);
+    p->struct_size = (uint32_t)n;
 }
 
 /* ---- scratch --------------------------------------------------------------------------- */

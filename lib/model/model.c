@@ -16,11 +16,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
-PTUNE_API void ptune_model_params_init(ptune_model_params *p)
+static void model_params_defaults(ptune_model_params *p)
 {
     if (!p) return;
     memset(p, 0, sizeof *p);
     p->struct_size = sizeof *p;
+}
+
+PTUNE_API void ptune_model_params_init_sized(ptune_model_params *p, uint32_t size)
+{
+    if (!p || size < sizeof(uint32_t)) return;
+    ptune_model_params d;
+    model_params_defaults(&d);
+    const size_t n = size < sizeof d ? size : sizeof d;
+    memcpy(p, &d, n);
+    p->struct_size = (uint32_t)n;
 }
 
 PTUNE_API void ptune_model_free(ptune_model *m)

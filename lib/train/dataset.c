@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-PTUNE_API void ptune_dataset_params_init(ptune_dataset_params *p)
+static void dataset_params_defaults(ptune_dataset_params *p)
 {
     if (!p) return;
     memset(p, 0, sizeof *p);
@@ -42,6 +42,16 @@ PTUNE_API void ptune_dataset_params_init(ptune_dataset_params *p)
     p->format = PTUNE_DATA_AUTO;
     p->text_column = "text";
     p->add_special = 1;
+}
+
+PTUNE_API void ptune_dataset_params_init_sized(ptune_dataset_params *p, uint32_t size)
+{
+    if (!p || size < sizeof(uint32_t)) return;
+    ptune_dataset_params d;
+    dataset_params_defaults(&d);
+    const size_t n = size < sizeof d ? size : sizeof d;
+    memcpy(p, &d, n);
+    p->struct_size = (uint32_t)n;
 }
 
 /* ---- parameters ------------------------------------------------------------------------- */

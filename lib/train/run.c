@@ -11,11 +11,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
-PTUNE_API void ptune_run_params_init(ptune_run_params *p)
+static void run_params_defaults(ptune_run_params *p)
 {
     if (!p) return;
     memset(p, 0, sizeof *p);
     p->struct_size = sizeof *p;
+}
+
+PTUNE_API void ptune_run_params_init_sized(ptune_run_params *p, uint32_t size)
+{
+    if (!p || size < sizeof(uint32_t)) return;
+    ptune_run_params d;
+    run_params_defaults(&d);
+    const size_t n = size < sizeof d ? size : sizeof d;
+    memcpy(p, &d, n);
+    p->struct_size = (uint32_t)n;
 }
 
 typedef struct run_state {

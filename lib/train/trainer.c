@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-PTUNE_API void ptune_trainer_params_init(ptune_trainer_params *p)
+static void trainer_params_defaults(ptune_trainer_params *p)
 {
     if (!p) return;
     memset(p, 0, sizeof *p);
@@ -19,6 +19,16 @@ PTUNE_API void ptune_trainer_params_init(ptune_trainer_params *p)
     p->batch_size = 8;
     p->grad_accum = 1;
     p->checkpoint_keep = 2;
+}
+
+PTUNE_API void ptune_trainer_params_init_sized(ptune_trainer_params *p, uint32_t size)
+{
+    if (!p || size < sizeof(uint32_t)) return;
+    ptune_trainer_params d;
+    trainer_params_defaults(&d);
+    const size_t n = size < sizeof d ? size : sizeof d;
+    memcpy(p, &d, n);
+    p->struct_size = (uint32_t)n;
 }
 
 static double now_seconds(void)

@@ -10,13 +10,23 @@
 
 #define PT_DEFAULT_MAX_TOKENS 512
 
-PTUNE_API void ptune_ctx_params_init(ptune_ctx_params *p)
+static void ctx_params_defaults(ptune_ctx_params *p)
 {
     if (!p) return;
     memset(p, 0, sizeof *p);
     p->struct_size = sizeof *p;
     p->max_tokens = PT_DEFAULT_MAX_TOKENS;
     p->logits = PTUNE_LOGITS_NONE;
+}
+
+PTUNE_API void ptune_ctx_params_init_sized(ptune_ctx_params *p, uint32_t size)
+{
+    if (!p || size < sizeof(uint32_t)) return;
+    ptune_ctx_params d;
+    ctx_params_defaults(&d);
+    const size_t n = size < sizeof d ? size : sizeof d;
+    memcpy(p, &d, n);
+    p->struct_size = (uint32_t)n;
 }
 
 PTUNE_API void ptune_ctx_free(ptune_ctx *c)

@@ -21,7 +21,7 @@ const char *pt_optimizer_kind_name(int32_t kind)
     }
 }
 
-PTUNE_API void ptune_optimizer_params_init(ptune_optimizer_params *p)
+static void optimizer_params_defaults(ptune_optimizer_params *p)
 {
     if (!p) return;
     memset(p, 0, sizeof *p);
@@ -45,6 +45,16 @@ PTUNE_API void ptune_optimizer_params_init(ptune_optimizer_params *p)
     p->adafactor_decay_rate = -0.8f;
     p->adafactor_scale_parameter = 1;
     p->adafactor_warmup_init = 0;
+}
+
+PTUNE_API void ptune_optimizer_params_init_sized(ptune_optimizer_params *p, uint32_t size)
+{
+    if (!p || size < sizeof(uint32_t)) return;
+    ptune_optimizer_params d;
+    optimizer_params_defaults(&d);
+    const size_t n = size < sizeof d ? size : sizeof d;
+    memcpy(p, &d, n);
+    p->struct_size = (uint32_t)n;
 }
 
 /* The double nearest to the shortest decimal string that reads back as `f` (at most 9 digits

@@ -19,12 +19,22 @@
 
 #define PT_PROMPT_MAX_VIRTUAL (1 << 20)
 
-PTUNE_API void ptune_prompt_params_init(ptune_prompt_params *p)
+static void prompt_params_defaults(ptune_prompt_params *p)
 {
     if (!p) return;
     memset(p, 0, sizeof *p);
     p->struct_size = sizeof *p;
     p->init = PTUNE_PROMPT_INIT_RANDOM;
+}
+
+PTUNE_API void ptune_prompt_params_init_sized(ptune_prompt_params *p, uint32_t size)
+{
+    if (!p || size < sizeof(uint32_t)) return;
+    ptune_prompt_params d;
+    prompt_params_defaults(&d);
+    const size_t n = size < sizeof d ? size : sizeof d;
+    memcpy(p, &d, n);
+    p->struct_size = (uint32_t)n;
 }
 
 void pt_prompt_meta_free(pt_prompt_meta *meta)

@@ -104,7 +104,7 @@ PROTOTYPES = {
     "ptune_set_log_callback": (None, [S.LOG_FN, _vp, c_int]),
     "ptune_set_blas_threads": (None, [c_int32]),
     # models
-    "ptune_model_params_init": (None, [POINTER(S.ModelParams)]),
+    "ptune_model_params_init_sized": (None, [POINTER(S.ModelParams), c_uint32]),
     "ptune_model_load": (_st, [c_char_p, POINTER(S.ModelParams), _pvp]),
     "ptune_model_free": (None, [_vp]),
     "ptune_model_arch": (c_int, [_vp]),
@@ -140,7 +140,7 @@ PROTOTYPES = {
     "ptune_token_stream_flush": (_st, [_vp, _pvp, POINTER(c_size_t)]),
     "ptune_token_stream_free": (None, [_vp]),
     # prompts
-    "ptune_prompt_params_init": (None, [POINTER(S.PromptParams)]),
+    "ptune_prompt_params_init_sized": (None, [POINTER(S.PromptParams), c_uint32]),
     "ptune_prompt_new": (_st, [_vp, POINTER(S.PromptParams), _pvp]),
     "ptune_prompt_load": (_st, [_vp, c_char_p, _pvp]),
     "ptune_prompt_save": (_st, [_vp, c_char_p]),
@@ -150,7 +150,7 @@ PROTOTYPES = {
     "ptune_prompt_values": (_vp, [_vp]),
     "ptune_prompt_grad": (_vp, [_vp]),
     # contexts, forward, loss, backward
-    "ptune_ctx_params_init": (None, [POINTER(S.CtxParams)]),
+    "ptune_ctx_params_init_sized": (None, [POINTER(S.CtxParams), c_uint32]),
     "ptune_ctx_new": (_st, [_vp, POINTER(S.CtxParams), _pvp]),
     "ptune_ctx_free": (None, [_vp]),
     "ptune_forward": (_st, [_vp, _vp, POINTER(S.Batch)]),
@@ -160,7 +160,7 @@ PROTOTYPES = {
     "ptune_seq_loss": (_st, [_vp, c_int32, POINTER(c_double), POINTER(c_int64)]),
     "ptune_backward": (_st, [_vp, _vp]),
     # optimizers
-    "ptune_optimizer_params_init": (None, [POINTER(S.OptimizerParams)]),
+    "ptune_optimizer_params_init_sized": (None, [POINTER(S.OptimizerParams), c_uint32]),
     "ptune_optimizer_new": (_st, [POINTER(S.OptimizerParams), _vp, _pvp]),
     "ptune_optimizer_step": (_st, [_vp, _vp]),
     "ptune_optimizer_lr": (c_double, [_vp]),
@@ -170,7 +170,7 @@ PROTOTYPES = {
     "ptune_optimizer_load": (_st, [_vp, c_char_p]),
     "ptune_optimizer_free": (None, [_vp]),
     # generation
-    "ptune_sampling_params_init": (None, [POINTER(S.SamplingParams)]),
+    "ptune_sampling_params_init_sized": (None, [POINTER(S.SamplingParams), c_uint32]),
     "ptune_generate": (_st, [_vp, _vp, _pi32, c_int32, POINTER(S.SamplingParams), _pi32, c_int32, _pi32,
                              S.TOKEN_FN, _vp]),
     "ptune_generate_batch": (_st, [_vp, POINTER(S.GenerateRequest), c_int32, POINTER(S.SamplingParams),
@@ -178,7 +178,7 @@ PROTOTYPES = {
     "ptune_generate_text": (_st, [_vp, _vp, c_char_p, POINTER(S.SamplingParams), _pvp, S.TOKEN_FN, _vp]),
     "ptune_free": (None, [_vp]),
     # datasets
-    "ptune_dataset_params_init": (None, [POINTER(S.DatasetParams)]),
+    "ptune_dataset_params_init_sized": (None, [POINTER(S.DatasetParams), c_uint32]),
     "ptune_dataset_load": (_st, [_vp, c_char_p, POINTER(S.DatasetParams), _pvp]),
     "ptune_dataset_free": (None, [_vp]),
     "ptune_dataset_size": (c_int64, [_vp]),
@@ -186,7 +186,7 @@ PROTOTYPES = {
     "ptune_dataset_get": (_st, [_vp, c_int64, POINTER(_pi32), POINTER(_pi32), _pi32]),
     "ptune_dataset_split": (_st, [_vp, c_double, c_uint64, _pvp]),
     # trainer
-    "ptune_trainer_params_init": (None, [POINTER(S.TrainerParams)]),
+    "ptune_trainer_params_init_sized": (None, [POINTER(S.TrainerParams), c_uint32]),
     "ptune_trainer_new": (_st, [_vp, _vp, _vp, _vp, POINTER(S.TrainerParams), _pvp]),
     "ptune_trainer_step": (_st, [_vp]),
     "ptune_trainer_epoch": (_st, [_vp]),
@@ -197,7 +197,7 @@ PROTOTYPES = {
     "ptune_trainer_progress": (POINTER(S.TrainProgress), [_vp]),
     "ptune_trainer_free": (None, [_vp]),
     # run configs
-    "ptune_run_params_init": (None, [POINTER(S.RunParams)]),
+    "ptune_run_params_init_sized": (None, [POINTER(S.RunParams), c_uint32]),
     "ptune_run_yaml": (_st, [c_char_p, POINTER(S.RunParams)]),
 }
 

@@ -208,14 +208,14 @@ class RunParams(Structure):
 
 # every params struct with its init function, for the layout tests
 PARAMS_STRUCTS = {
-    "ptune_model_params": (ModelParams, "ptune_model_params_init"),
-    "ptune_prompt_params": (PromptParams, "ptune_prompt_params_init"),
-    "ptune_ctx_params": (CtxParams, "ptune_ctx_params_init"),
-    "ptune_optimizer_params": (OptimizerParams, "ptune_optimizer_params_init"),
-    "ptune_sampling_params": (SamplingParams, "ptune_sampling_params_init"),
-    "ptune_dataset_params": (DatasetParams, "ptune_dataset_params_init"),
-    "ptune_trainer_params": (TrainerParams, "ptune_trainer_params_init"),
-    "ptune_run_params": (RunParams, "ptune_run_params_init"),
+    "ptune_model_params": (ModelParams, "ptune_model_params_init_sized"),
+    "ptune_prompt_params": (PromptParams, "ptune_prompt_params_init_sized"),
+    "ptune_ctx_params": (CtxParams, "ptune_ctx_params_init_sized"),
+    "ptune_optimizer_params": (OptimizerParams, "ptune_optimizer_params_init_sized"),
+    "ptune_sampling_params": (SamplingParams, "ptune_sampling_params_init_sized"),
+    "ptune_dataset_params": (DatasetParams, "ptune_dataset_params_init_sized"),
+    "ptune_trainer_params": (TrainerParams, "ptune_trainer_params_init_sized"),
+    "ptune_run_params": (RunParams, "ptune_run_params_init_sized"),
 }
 
 # every struct mirrored here, by its C name (params and plain structs)

@@ -34,7 +34,7 @@ def sampling_params(kwargs):
     temperature, top_k, top_p, min_p, repetition_penalty, max_new_tokens, max_length, seed,
     stop_ids (list of ids), stop_strings (list of str), ignore_eos (bool)."""
     sp = S.SamplingParams()
-    _lib.ptune_sampling_params_init(ctypes.byref(sp))
+    _lib.ptune_sampling_params_init_sized(ctypes.byref(sp), ctypes.sizeof(sp))
     keep = []
 
     def stop_ids(st, value):
@@ -123,7 +123,7 @@ class Context(Handle):
         if not isinstance(model, Model):
             raise TypeError("Context needs a ptune.Model, got %s" % type(model).__name__)
         cp = S.CtxParams()
-        _lib.ptune_ctx_params_init(ctypes.byref(cp))
+        _lib.ptune_ctx_params_init_sized(ctypes.byref(cp), ctypes.sizeof(cp))
 
         def logits(st, value):
             st.logits = enum_value(value, S.LOGITS_MODE, "logits mode")

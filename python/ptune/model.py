@@ -171,7 +171,7 @@ class Model(Handle):
 
     def __init__(self, path):
         params = S.ModelParams()
-        _lib.ptune_model_params_init(ctypes.byref(params))
+        _lib.ptune_model_params_init_sized(ctypes.byref(params), ctypes.sizeof(params))
         out = ctypes.c_void_p()
         check(_lib.ptune_model_load(cstr(path, "path"), ctypes.byref(params), ctypes.byref(out)))
         super().__init__(out.value)

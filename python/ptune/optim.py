@@ -19,7 +19,7 @@ def optimizer_params(kwargs):
     adafactor_warmup_init), plus betas=(beta1, beta2). kind: "adamw" | "sgd" | "adafactor";
     schedule: "linear" | "constant" | "cosine"."""
     op = S.OptimizerParams()
-    _lib.ptune_optimizer_params_init(ctypes.byref(op))
+    _lib.ptune_optimizer_params_init_sized(ctypes.byref(op), ctypes.sizeof(op))
 
     def kind(st, v):
         st.kind = enum_value(v, S.OPTIMIZER_KIND, "optimizer kind")

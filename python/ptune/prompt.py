@@ -52,7 +52,7 @@ class Prompt(Handle):
         if not isinstance(model, Model):
             raise TypeError("Prompt.new needs a ptune.Model")
         params = S.PromptParams()
-        _lib.ptune_prompt_params_init(ctypes.byref(params))
+        _lib.ptune_prompt_params_init_sized(ctypes.byref(params), ctypes.sizeof(params))
         if isinstance(n_virtual, bool) or not isinstance(n_virtual, int):
             raise TypeError("n_virtual must be an int")
         if not -2 ** 31 <= n_virtual < 2 ** 31:

@@ -41,7 +41,7 @@ class Dataset(Handle):
         if not isinstance(model, Model):
             raise TypeError("Dataset.load needs a ptune.Model")
         dp = S.DatasetParams()
-        _lib.ptune_dataset_params_init(ctypes.byref(dp))
+        _lib.ptune_dataset_params_init_sized(ctypes.byref(dp), ctypes.sizeof(dp))
         keep = []
 
         def fmt(st, v):
@@ -221,7 +221,7 @@ class Trainer(Handle):
         if cancel is not None and not isinstance(cancel, CancelToken):
             raise TypeError("cancel must be a ptune.CancelToken")
         tp = S.TrainerParams()
-        _lib.ptune_trainer_params_init(ctypes.byref(tp))
+        _lib.ptune_trainer_params_init_sized(ctypes.byref(tp), ctypes.sizeof(tp))
         keep = []
 
         def opt(st, v):
@@ -341,7 +341,7 @@ def run_yaml(config_path, overrides=None, progress=None, cancel=None, resume=Non
     if cancel is not None and not isinstance(cancel, CancelToken):
         raise TypeError("cancel must be a ptune.CancelToken")
     rp = S.RunParams()
-    _lib.ptune_run_params_init(ctypes.byref(rp))
+    _lib.ptune_run_params_init_sized(ctypes.byref(rp), ctypes.sizeof(rp))
     if isinstance(overrides, dict):
         overrides = ["%s=%s" % (k, _override_value(v)) for k, v in overrides.items()]
     arr, n = cstr_array(overrides, "override")

@@ -58,8 +58,15 @@ def test_exports_are_bound_functions():
 def test_params_init_writes_our_struct_size(cname):
     cls, init = S.PARAMS_STRUCTS[cname]
     p = cls()
-    getattr(_lib, init)(ctypes.byref(p))
+    getattr(_lib, init)(ctypes.byref(p), ctypes.sizeof(p))
     assert p.struct_size == ctypes.sizeof(cls), cname
+    # a caller compiled against an older, smaller struct: nothing past its size is written
+    n = ctypes.sizeof(cls) + 16
+    buf = (ctypes.c_ubyte * n)(*([0xAB] * n))
+    small = min(8, ctypes.sizeof(cls))
+    getattr(_lib, init)(ctypes.cast(buf, ctypes.POINTER(cls)), small)
+    assert int.from_bytes(bytes(buf[0:4]), sys.byteorder) == small, cname
+    assert all(b == 0xAB for b in buf[small:]), cname
 
 
 def test_struct_layouts_match_the_compiler(tmp_path):

@@ -87,7 +87,7 @@ static void test_params_init_defaults(void **state)
     assert_int_equal(p.n_stop_strings, 0);
     assert_int_equal(p.ignore_eos, 0);
     assert_int_equal(pt_sampling_validate(&p), PTUNE_OK);
-    ptune_sampling_params_init(NULL); /* no crash */
+    ptune_sampling_params_init_sized(NULL, sizeof(ptune_sampling_params)); /* no crash */
 }
 
 static void expect_invalid(const ptune_sampling_params *p, const char *field)

@@ -777,7 +777,7 @@ static void test_invalid_params(void **state)
     assert_int_equal(ptune_optimizer_steps(NULL), 0);
     assert_true(ptune_optimizer_last_grad_norm(NULL) == 0.0);
     ptune_optimizer_free(NULL);
-    ptune_optimizer_params_init(NULL);
+    ptune_optimizer_params_init_sized(NULL, sizeof(ptune_optimizer_params));
     free_prompt(pr);
 }
 
