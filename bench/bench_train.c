@@ -565,9 +565,10 @@ static void print_table(const report *rp)
            (double)LR, N_SEQ, SEQ_LEN, N_VIRTUAL, N_TOKENS, N_ROWS);
     if (!o->sgemm_timer) printf("sgemm     timer OFF (--no-sgemm-timer): the sgemm columns are empty\n");
     for (int i = 0; i < rp->n_models; i++) print_model_table(&rp->models[i]);
-    printf("\nwall s = time with at least one sgemm running (pool threads run attention sgemms concurrently;\n"
-           "thread s sums the calls). GFLOP counts 2·M·N·K of every call. cpu = CPU s / wall s over the timed\n"
-           "steps (about the thread count on an otherwise idle machine).\n");
+    printf("\nwall s = time with at least one sgemm running (the union of the calls' intervals); thread s sums\n"
+           "the calls' durations, more than wall s when calls overlap (issued from several threads). GFLOP\n"
+           "counts 2·M·N·K of every call. cpu = CPU s / wall s over the timed steps (about the thread count\n"
+           "on an otherwise idle machine).\n");
 }
 
 static json_t *acc_json(const gemm_acc *a)
