@@ -344,8 +344,9 @@ typedef enum ptune_logits_mode {
 typedef struct ptune_ctx_params {
     uint32_t struct_size;
     int32_t n_threads;       /* threads for norms, attention, activations; 0 = all cores */
-    int32_t max_tokens;      /* capacity: total rows of a batch (virtual rows included);
-                                0 = 512 */
+    int32_t max_tokens;      /* capacity: total rows of a batch (virtual rows included; a
+                                batch of several sequences holds the prompt's first
+                                n_virtual − 1 rows once); 0 = 512 */
     int32_t logits;          /* ptune_logits_mode; default PTUNE_LOGITS_NONE */
     int32_t training;        /* nonzero: keep the activations ptune_backward needs, per layer
                                 ≈ max_tokens × (2·n_embd + q/k/v width + ffn width) floats
@@ -356,6 +357,11 @@ typedef struct ptune_ctx_params {
                                 generation instead of reusing them (default 0: the context keeps
                                 them for its 8 most recent prompts, keyed by their values, so a
                                 prompt changed by training is recomputed) */
+    int32_t recompute;       /* training: nonzero keeps only each block's input and recomputes
+                                the block's activations during ptune_backward (activation
+                                memory ≈ (n_layer + 10) × max_tokens × n_embd floats instead of
+                                the per-layer set above; costs most of a second forward pass
+                                through the blocks, ≈ +20–30% per step); default 0 */
 } ptune_ctx_params;
 
 PTUNE_API void ptune_ctx_params_init_sized(ptune_ctx_params *p, uint32_t size);

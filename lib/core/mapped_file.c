@@ -5,6 +5,7 @@
 #include "core/error.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,4 +62,15 @@ void pt_mapped_file_close(pt_mapped_file *f)
     if (f->data) munmap((void *)f->data, f->size);
     free(f->path);
     memset(f, 0, sizeof *f);
+}
+
+void pt_mapped_release(const void *p, size_t n)
+{
+    static size_t page;
+    if (!page) {
+        long ps = sysconf(_SC_PAGESIZE);
+        page = ps > 0 ? (size_t)ps : 4096;
+    }
+    uintptr_t b = ((uintptr_t)p + page - 1) / page * page, e = ((uintptr_t)p + n) / page * page;
+    if (e > b) (void)madvise((void *)b, e - b, MADV_DONTNEED); /* advisory: failure changes nothing */
 }

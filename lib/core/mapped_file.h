@@ -15,4 +15,9 @@ typedef struct pt_mapped_file {
 ptune_status pt_mapped_file_open(const char *path, pt_mapped_file *out);
 void pt_mapped_file_close(pt_mapped_file *f);
 
+/* Drops the whole pages inside [p, p + n) of a read-only mapping from this process's resident
+ * set (the file's page cache keeps them; reading them again faults them back in). Loaders call
+ * it on bytes they have converted, so a load never holds the file and its copy at once. */
+void pt_mapped_release(const void *p, size_t n);
+
 #endif

@@ -151,6 +151,7 @@ static void setup_rows(gen_state *g, const int32_t *which, int n_pass, bool pref
     c->seq_row0[n_pass] = r;
     c->n_rows = r;
     c->n_seq = n_pass;
+    c->n_shared = 0;
     c->grad_scale = 0.0f;
 }
 
@@ -161,15 +162,12 @@ static ptune_status step(gen_state *g, const int32_t *which, int n_pass, bool pr
     ptune_status s = pt_ctx_reserve_seqs(c, n_pass);
     if (s) return s;
     setup_rows(g, which, n_pass, prefill);
-    int longest = 0;
-    for (int k = 0; k < n_pass; k++)
-        if (c->seq_row0[k + 1] - c->seq_row0[k] > longest) longest = c->seq_row0[k + 1] - c->seq_row0[k];
     const int32_t saved_mode = c->logits_mode;
     c->logits_mode = PTUNE_LOGITS_LAST;
     c->kv_mode = true;
     c->seq_slot = g->slots;
     c->seq_prompts = g->prompts;
-    s = pt_forward_rows(c, NULL, longest);
+    s = pt_forward_rows(c, NULL);
     c->kv_mode = false;
     c->seq_slot = NULL;
     c->seq_prompts = NULL;

@@ -4,6 +4,7 @@
 #include "model/weights.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/mapped_file.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -107,12 +108,39 @@ static ptune_status check_shape(const pt_source_tensor *t, bool matrix, bool tra
                    want_s, pt_slot_name(slot), where);
 }
 
-static ptune_status check_finite(const pt_source_tensor *t, const float *x, size_t n)
+/* x holds elements [first, first + n) of tensor t */
+static ptune_status check_finite(const pt_source_tensor *t, const float *x, size_t first, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i]))
             return pt_fail(PTUNE_E_NUMERIC, "%s: tensor \"%s\" contains %s at element %zu", t->file, t->view->name,
-                           isnan(x[i]) ? "NaN" : "Inf", i);
+                           isnan(x[i]) ? "NaN" : "Inf", first + i);
+    return PTUNE_OK;
+}
+
+#define PT_CONVERT_SLICE ((size_t)1 << 22) /* elements converted before their source pages are released */
+
+/* Converts a whole view into dst in slices, releasing each slice's source pages once copied:
+ * at no point does the process hold a tensor's file bytes and its fp32 copy entirely. */
+static ptune_status convert_released(const pt_source_tensor *t, float *dst)
+{
+    const pt_tensor_view *v = t->view;
+    const size_t esize = pt_dtype_size(v->dtype);
+    const bool convertible = v->dtype == PT_DTYPE_F32 || v->dtype == PT_DTYPE_F16 || v->dtype == PT_DTYPE_BF16;
+    if (!convertible || !v->data || v->n_elements <= 0 || (size_t)v->n_elements > v->n_bytes / esize)
+        return pt_tensor_view_to_f32(v, t->file, dst); /* reports the problem (or converts nothing) */
+    ptune_status s;
+    const size_t n = (size_t)v->n_elements;
+    for (size_t e0 = 0; e0 < n; e0 += PT_CONVERT_SLICE) {
+        const size_t k = n - e0 < PT_CONVERT_SLICE ? n - e0 : PT_CONVERT_SLICE;
+        pt_tensor_view part = *v;
+        part.n_elements = (int64_t)k;
+        part.data = (const unsigned char *)v->data + e0 * esize;
+        part.n_bytes = k * esize;
+        if ((s = pt_tensor_view_to_f32(&part, t->file, dst + e0))) return s;
+        if ((s = check_finite(t, dst + e0, e0, k))) return s;
+        pt_mapped_release(part.data, part.n_bytes);
+    }
     return PTUNE_OK;
 }
 
@@ -120,16 +148,10 @@ static ptune_status check_finite(const pt_source_tensor *t, const float *x, size
 static ptune_status load_into(bind_state *st, const pt_source_tensor *t, const pt_binding *b, float *dst,
                               int64_t n, int64_t cols)
 {
-    const pt_tensor_view *v = t->view;
     const pt_hparams *h = &st->m->hp;
     ptune_status s;
-    size_t count = (size_t)(n * cols);
-    if (b->transform == PT_XF_NONE) {
-        if ((s = pt_tensor_view_to_f32(v, t->file, dst))) return s;
-        return check_finite(t, dst, count);
-    }
-    if ((s = pt_tensor_view_to_f32(v, t->file, st->scratch))) return s;
-    if ((s = check_finite(t, st->scratch, count))) return s;
+    if (b->transform == PT_XF_NONE) return convert_released(t, dst);
+    if ((s = convert_released(t, st->scratch))) return s;
     const float *src = st->scratch;
     const size_t row_bytes = sizeof(float) * (size_t)cols;
     switch (b->transform) {

@@ -85,7 +85,7 @@ static void rope_bw_rows(ptune_ctx *c, int r0, int r1, const void *job)
     }
 }
 
-/* ---- attention: one task per (sequence, key/value head), its query heads in turn ------------ */
+/* ---- attention: one task per (segment, key/value head), its query heads in turn ------------- */
 
 typedef struct attn_bw_job {
     ptune_ctx *c;
@@ -93,31 +93,37 @@ typedef struct attn_bw_job {
     size_t scratch_stride;   /* per thread: probabilities then their gradient */
 } attn_bw_job;
 
+/* Zeroes the key and value gradient columns of every row: the tasks add into them (the shared
+ * prefix's from every sequence). */
+static void zero_kv_grad_rows(ptune_ctx *c, int r0, int r1, const void *job)
+{
+    (void)job;
+    const pt_hparams *h = &c->m->hp;
+    const int qkv_dim = pt_hp_qkv_dim(h), q_dim = pt_hp_q_dim(h);
+    for (int r = r0; r < r1; r++)
+        memset(c->g_qkv + (size_t)r * qkv_dim + q_dim, 0, sizeof(float) * (size_t)(qkv_dim - q_dim));
+}
+
 static void attn_bw_task(void *arg, int task, int thread)
 {
     const attn_bw_job *j = arg;
     ptune_ctx *c = j->c;
     const pt_hparams *h = &c->m->hp;
-    const int hd = h->head_dim, group = h->n_head / h->n_head_kv;
-    const int seq = task / h->n_head_kv, kvh = task % h->n_head_kv;
+    const int group = h->n_head / h->n_head_kv, seg = task / h->n_head_kv, kvh = task % h->n_head_kv;
     const int qkv_dim = pt_hp_qkv_dim(h), q_dim = pt_hp_q_dim(h), kv_dim = pt_hp_kv_dim(h);
-    const int row0 = c->seq_row0[seq], T = c->seq_row0[seq + 1] - row0;
-    const float *base = j->qkv + (size_t)row0 * qkv_dim;
-    float *gbase = c->g_qkv + (size_t)row0 * qkv_dim;
     float *probs = c->att_scratch + (size_t)thread * j->scratch_stride;
     float *dprobs = probs + j->scratch_stride / 2;
-    const float scale = 1.0f / sqrtf((float)hd);
-    float *dk = gbase + q_dim + (size_t)kvh * hd, *dv = gbase + q_dim + kv_dim + (size_t)kvh * hd;
-    for (int t = 0; t < T; t++) { /* this task owns its key/value head's gradient columns */
-        memset(dk + (size_t)t * qkv_dim, 0, sizeof(float) * (size_t)hd);
-        memset(dv + (size_t)t * qkv_dim, 0, sizeof(float) * (size_t)hd);
-    }
     for (int g = 0; g < group; g++) {
-        const int head = kvh * group + g;
-        pt_attention_backward(gbase + (size_t)head * hd, dk, dv, qkv_dim, probs, dprobs, base + (size_t)head * hd,
-                              base + q_dim + (size_t)kvh * hd, base + q_dim + kv_dim + (size_t)kvh * hd, qkv_dim,
-                              c->att + (size_t)row0 * q_dim + (size_t)head * hd, q_dim, T, hd, scale,
-                              c->alibi_slopes ? c->alibi_slopes[head] : 0.0f);
+        const int head = kvh * group + g, hd = h->head_dim;
+        pt_attn a;
+        int row0;
+        pt_ctx_attn_problem(c, j->qkv, seg, head, &a, &row0);
+        float *gbase = c->g_qkv + (size_t)row0 * qkv_dim;
+        float *gprefix = c->g_qkv; /* the shared prefix starts at row 0 */
+        pt_attention_backward(&a, c->att + (size_t)row0 * q_dim + (size_t)head * hd, q_dim, gbase + (size_t)head * hd,
+                              gbase + q_dim + (size_t)kvh * hd, gbase + q_dim + kv_dim + (size_t)kvh * hd, qkv_dim,
+                              gprefix + q_dim + (size_t)kvh * hd, gprefix + q_dim + kv_dim + (size_t)kvh * hd, qkv_dim,
+                              probs, dprobs);
     }
 }
 
@@ -131,6 +137,7 @@ static void block_backward(ptune_ctx *c, int l, size_t scratch_stride)
     const int N = c->n_rows, D = h->n_embd, F = h->n_ff, q_dim = pt_hp_q_dim(h), qkv_dim = pt_hp_qkv_dim(h);
     const int up_rows = pt_ctx_up_rows(c);
     const float *x = pt_ctx_x(c, l), *x_mid = pt_ctx_x_mid(c, l), *qkv = pt_ctx_qkv(c, l), *ff = pt_ctx_ff(c, l);
+    if (!c->keep_layers) pt_block_forward(c, l, scratch_stride, false); /* refill this layer's activations */
 
     /* x_out = x_mid + act(ff)·W_downᵀ: the residual passes g_x to x_mid unchanged */
     set_rows(c, c->g_mid, c->g_x, D);
@@ -143,7 +150,8 @@ static void block_backward(ptune_ctx *c, int l, size_t scratch_stride)
     /* x_mid = x + attn(norm(x))·W_oᵀ */
     pt_matmul_xw(c->att, q_dim, c->g_mid, D, pt_layer_w(m, l, PT_SLOT_ATTN_OUT), q_dim, N, q_dim, D, 1.0f, 0.0f);
     attn_bw_job aj = {c, qkv, scratch_stride};
-    pt_ctx_run_attention(c->n_seq * h->n_head_kv, attn_bw_task, &aj);
+    pt_ctx_parallel_rows(c, N, zero_kv_grad_rows, NULL);
+    pt_ctx_run_attention(pt_ctx_n_segments(c) * h->n_head_kv, attn_bw_task, &aj);
     if (m->arch->pos == PT_POS_ROPE) pt_ctx_parallel_rows(c, N, rope_bw_rows, NULL);
     pt_matmul_xw(c->g_h, D, c->g_qkv, qkv_dim, pt_layer_w(m, l, PT_SLOT_QKV), D, N, D, qkv_dim, 1.0f, 0.0f);
     set_rows(c, c->g_x, c->g_mid, D);
@@ -166,10 +174,7 @@ PTUNE_API ptune_status ptune_backward(ptune_ctx *c, ptune_prompt *p)
 
     const ptune_model *m = c->m;
     const int L = m->hp.n_layer, D = m->hp.n_embd;
-    int longest = 0;
-    for (int s = 0; s < c->n_seq; s++)
-        if (c->seq_row0[s + 1] - c->seq_row0[s] > longest) longest = c->seq_row0[s + 1] - c->seq_row0[s];
-    const size_t scratch_stride = 2 * (size_t)longest * (size_t)longest;
+    const size_t scratch_stride = 2 * pt_ctx_attention_area(c);
 
     /* the LM head left d loss / d(final norm output) in dh_final */
     set_rows(c, c->g_x, NULL, D);
@@ -183,13 +188,14 @@ PTUNE_API ptune_status ptune_backward(ptune_ctx *c, ptune_prompt *p)
                       c->emb_stats + c->max_tokens);
         g_emb = c->g_h;
     }
-    /* every sequence starts with the prompt's rows: their gradients add up */
-    for (int s = 0; s < c->n_seq; s++)
-        for (int v = 0; v < c->n_virtual; v++) {
-            const float *g = g_emb + (size_t)(c->seq_row0[s] + v) * D;
-            float *dst = p->grad + (size_t)v * D;
-            for (int i = 0; i < D; i++) dst[i] += g[i];
-        }
+    /* the virtual rows (the shared prefix once, each sequence's own copies of the rest): the
+     * gradients of every row at the same prompt position add up */
+    for (int r = 0; r < c->n_rows; r++) {
+        if (c->row_token[r] >= 0) continue;
+        const float *g = g_emb + (size_t)r * D;
+        float *dst = p->grad + (size_t)c->row_pos[r] * D;
+        for (int i = 0; i < D; i++) dst[i] += g[i];
+    }
     for (size_t i = 0; i < (size_t)p->n_virtual * (size_t)D; i++)
         if (!isfinite(p->grad[i]))
             return pt_fail(PTUNE_E_NUMERIC, "ptune_backward: the prompt gradient is not finite (element %zu)", i);

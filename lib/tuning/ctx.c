@@ -35,7 +35,7 @@ PTUNE_API void ptune_ctx_free(ptune_ctx *c)
     pt_pool_free(c->pool);
     float *bufs[] = {c->xs,     c->x_mids,   c->qkvs,    c->ffs,         c->stats, c->final_stats,
                      c->emb,    c->emb_stats, c->dh_final, c->h,         c->att,   c->ff_act,
-                     c->head_in, c->head_out, c->att_scratch, c->g_x,    c->g_mid, c->g_h,
+                     c->head_in, c->head_out, c->head_acc, c->att_scratch, c->g_x,    c->g_mid, c->g_h,
                      c->g_qkv,  c->g_ff};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) pt_free_aligned(bufs[i]);
     for (int i = 0; i < PT_PREFIX_ENTRIES; i++) {
@@ -44,6 +44,11 @@ PTUNE_API void ptune_ctx_free(ptune_ctx *c)
     }
     pt_free_aligned(c->kv_k);
     pt_free_aligned(c->kv_v);
+    free(c->head_max);
+    free(c->head_tlogit);
+    free(c->head_sum);
+    free(c->head_row);
+    free(c->head_keep);
     free(c->alibi_slopes);
     free(c->rope_cos);
     free(c->rope_sin);
@@ -130,16 +135,21 @@ PTUNE_API ptune_status ptune_ctx_new(const ptune_model *m, const ptune_ctx_param
     c->max_tokens = d.max_tokens;
     c->logits_mode = d.logits;
     c->training = d.training != 0;
+    c->keep_layers = c->training && !d.recompute;
     c->n_seq_max = d.n_seq_max > 0 ? d.n_seq_max : 1;
     c->prefix_cache_off = d.no_prefix_cache != 0;
     const pt_hparams *h = &m->hp;
     const size_t N = (size_t)d.max_tokens, D = (size_t)h->n_embd, F = (size_t)h->n_ff;
     const size_t up = (size_t)pt_ctx_up_rows(c), qkv = (size_t)pt_hp_qkv_dim(h);
-    const size_t L = c->training ? (size_t)h->n_layer : 1;
+    const size_t L = c->keep_layers ? (size_t)h->n_layer : 1;
+    const size_t LX = c->training ? (size_t)h->n_layer + 1 : 1;
     const bool emb = c->training && m->arch->emb_norm;
+    c->head_rows_cap = d.max_tokens < PT_HEAD_ROWS ? d.max_tokens : PT_HEAD_ROWS;
+    c->head_vocab_block = h->n_vocab < PT_HEAD_VOCAB_BLOCK ? h->n_vocab : PT_HEAD_VOCAB_BLOCK;
+    const size_t HR = (size_t)c->head_rows_cap;
     ptune_status s = pt_pool_new(d.n_threads, &c->pool);
     if (!s &&
-        (!(c->xs = alloc_rows(N * (c->training ? L + 1 : 1), D, "residual stream")) ||
+        (!(c->xs = alloc_rows(N * LX, D, "residual stream")) ||
          !(c->x_mids = alloc_rows(N * L, D, "residual stream")) || !(c->qkvs = alloc_rows(N * L, qkv, "q/k/v activations")) ||
          !(c->ffs = alloc_rows(N * L, up, "ffn activations")) || !(c->stats = alloc_rows(4 * L, N, "norm statistics")) ||
          !(c->final_stats = alloc_rows(2, N, "norm statistics")) || !(c->emb_stats = alloc_rows(2, N, "norm statistics")) ||
@@ -147,8 +157,14 @@ PTUNE_API ptune_status ptune_ctx_new(const ptune_model *m, const ptune_ctx_param
          !(c->h = alloc_rows(N, D, "normalised activations")) ||
          !(c->att = alloc_rows(N, (size_t)pt_hp_q_dim(h), "attention output")) ||
          !(c->ff_act = alloc_rows(N, F, "ffn activations")) ||
-         !(c->head_in = alloc_rows(PT_HEAD_CHUNK, D, "LM head input")) ||
-         !(c->head_out = alloc_rows(PT_HEAD_CHUNK, (size_t)h->n_vocab, "LM head logits block")) ||
+         !(c->head_in = alloc_rows(HR, D, "LM head input")) ||
+         !(c->head_out = alloc_rows(HR, (size_t)c->head_vocab_block, "LM head logits block")) ||
+         (c->training && !(c->head_acc = alloc_rows(HR, D, "LM head gradient accumulator"))) ||
+         !(c->head_max = pt_malloc_array(HR, sizeof(float), "LM head row maxima")) ||
+         !(c->head_tlogit = pt_malloc_array(HR, sizeof(float), "LM head target logits")) ||
+         !(c->head_sum = pt_malloc_array(HR, sizeof(double), "LM head row sums")) ||
+         !(c->head_row = pt_malloc_array(HR, sizeof(int32_t), "LM head rows")) ||
+         !(c->head_keep = pt_malloc_array(HR, sizeof(int32_t), "LM head kept rows")) ||
          !(c->row_pos = pt_malloc_array(N, sizeof(int32_t), "row positions")) ||
          !(c->row_token = pt_malloc_array(N, sizeof(int32_t), "row tokens")) ||
          !(c->row_target = pt_malloc_array(N, sizeof(int32_t), "row targets")) ||

@@ -8,7 +8,6 @@
 #include "kernels/matmul.h"
 #include "kernels/norm.h"
 #include "kernels/rope.h"
-#include "kernels/softmax_xent.h"
 #include "tuning/ctx.h"
 #include "tuning/prompt.h"
 
@@ -49,7 +48,16 @@ typedef struct embed_job {
     float *dst;
 } embed_job;
 
-static int row_seq(const ptune_ctx *c, int r);
+static int row_seq(const ptune_ctx *c, int r)
+{
+    int lo = 0, hi = c->n_seq - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (c->seq_row0[mid] <= r) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
 
 static void embed_rows(ptune_ctx *c, int r0, int r1, const void *job)
 {
@@ -149,7 +157,46 @@ static void ffn_act_rows(ptune_ctx *c, int r0, int r1, const void *job)
         pt_gelu_tanh_forward(c->ff_act + (size_t)r0 * F, ff + (size_t)r0 * F, (long)(r1 - r0) * F);
 }
 
-/* ---- attention: one task per (sequence, head) --------------------------------------------- */
+/* ---- attention: one task per (segment, head) ----------------------------------------------- */
+
+void pt_ctx_attn_problem(const ptune_ctx *c, const float *qkv, int seg, int head, pt_attn *a, int *row0)
+{
+    const pt_hparams *h = &c->m->hp;
+    const int hd = h->head_dim, kvh = head / (h->n_head / h->n_head_kv);
+    const int qkv_dim = pt_hp_qkv_dim(h), q_dim = pt_hp_q_dim(h), kv_dim = pt_hp_kv_dim(h);
+    const bool prefix = seg == c->n_seq; /* the shared prefix segment */
+    const int r0 = prefix ? 0 : c->seq_row0[seg];
+    const int T = prefix ? c->n_shared : c->seq_row0[seg + 1] - r0;
+    const int P = prefix ? 0 : c->n_shared;
+    const float *base = qkv + (size_t)r0 * qkv_dim;
+    *a = (pt_attn){
+        .q = base + (size_t)head * hd,
+        .k = base + q_dim + (size_t)kvh * hd,
+        .v = base + q_dim + kv_dim + (size_t)kvh * hd,
+        .ld_qkv = qkv_dim,
+        .T = T,
+        .kp = qkv + q_dim + (size_t)kvh * hd,
+        .vp = qkv + q_dim + kv_dim + (size_t)kvh * hd,
+        .ld_p = qkv_dim,
+        .P = P,
+        .head_dim = hd,
+        .scale = 1.0f / sqrtf((float)hd),
+        .alibi_slope = c->alibi_slopes ? c->alibi_slopes[head] : 0.0f,
+    };
+    *row0 = r0;
+}
+
+size_t pt_ctx_attention_area(const ptune_ctx *c)
+{
+    size_t area = (size_t)c->n_shared * (size_t)c->n_shared;
+    for (int s = 0; s < c->n_seq; s++) {
+        const size_t T = (size_t)(c->seq_row0[s + 1] - c->seq_row0[s]);
+        /* kv_mode: new rows × cached positions; otherwise rows × (prefix + rows) */
+        const size_t before = c->kv_mode ? (size_t)c->row_pos[c->seq_row0[s]] : (size_t)c->n_shared;
+        if (T * (before + T) > area) area = T * (before + T);
+    }
+    return area;
+}
 
 typedef struct attn_job {
     ptune_ctx *c;
@@ -162,17 +209,13 @@ static void attn_task(void *arg, int task, int thread)
 {
     const attn_job *j = arg;
     ptune_ctx *c = j->c;
-    const ptune_model *m = c->m;
-    const pt_hparams *h = &m->hp;
-    const int nh = h->n_head, hd = h->head_dim, group = h->n_head / h->n_head_kv;
-    const int seq = task / nh, head = task % nh, kvh = head / group;
-    const int qkv_dim = pt_hp_qkv_dim(h), q_dim = pt_hp_q_dim(h), kv_dim = pt_hp_kv_dim(h);
-    const int row0 = c->seq_row0[seq], T = c->seq_row0[seq + 1] - row0;
-    const float *base = j->qkv + (size_t)row0 * qkv_dim;
-    pt_attention_forward(c->att + (size_t)row0 * q_dim + (size_t)head * hd, q_dim,
-                         c->att_scratch + (size_t)thread * j->scratch_stride, base + (size_t)head * hd,
-                         base + q_dim + (size_t)kvh * hd, base + q_dim + kv_dim + (size_t)kvh * hd, qkv_dim, T, hd,
-                         1.0f / sqrtf((float)hd), c->alibi_slopes ? c->alibi_slopes[head] : 0.0f);
+    const int nh = c->m->hp.n_head, q_dim = pt_hp_q_dim(&c->m->hp);
+    const int head = task % nh;
+    pt_attn a;
+    int row0;
+    pt_ctx_attn_problem(c, j->qkv, task / nh, head, &a, &row0);
+    pt_attention_forward(&a, c->att + (size_t)row0 * q_dim + (size_t)head * a.head_dim, q_dim,
+                         c->att_scratch + (size_t)thread * j->scratch_stride);
 }
 
 /* kv_mode: one task per (sequence, head) against the cache; the new rows were stored first. */
@@ -226,7 +269,7 @@ static ptune_status ensure_attention_scratch(ptune_ctx *c, size_t per_thread)
 
 /* ---- one transformer block ---------------------------------------------------------------- */
 
-static void block_forward(ptune_ctx *c, int l, size_t scratch_stride)
+void pt_block_forward(ptune_ctx *c, int l, size_t scratch_stride, bool output)
 {
     const ptune_model *m = c->m;
     const pt_hparams *h = &m->hp;
@@ -244,7 +287,7 @@ static void block_forward(ptune_ctx *c, int l, size_t scratch_stride)
         pt_ctx_parallel_rows(c, c->n_rows, kv_store_rows, &aj);
         pt_ctx_run_attention(c->n_seq * h->n_head, attn_cached_task, &aj);
     } else {
-        pt_ctx_run_attention(c->n_seq * h->n_head, attn_task, &aj);
+        pt_ctx_run_attention(pt_ctx_n_segments(c) * h->n_head, attn_task, &aj);
     }
     linear(c, x_mid, x, c->att, pt_layer_w(m, l, PT_SLOT_ATTN_OUT), pt_layer_w(m, l, PT_SLOT_ATTN_OUT_B), q_dim, D);
 
@@ -252,61 +295,12 @@ static void block_forward(ptune_ctx *c, int l, size_t scratch_stride)
                 pt_layer_w(m, l, PT_SLOT_FFN_NORM_B));
     linear(c, ff, NULL, c->h, pt_layer_w(m, l, PT_SLOT_FFN_UP), pt_layer_w(m, l, PT_SLOT_FFN_UP_B), D, up_rows);
     pt_ctx_parallel_rows(c, c->n_rows, ffn_act_rows, ff);
+    if (!output) return;
     /* in an inference context x_out is x itself: x is no longer needed here */
     linear(c, x_out, x_mid, c->ff_act, pt_layer_w(m, l, PT_SLOT_FFN_DOWN), pt_layer_w(m, l, PT_SLOT_FFN_DOWN_B), F, D);
 }
 
-/* ---- LM head: blocks of rows × the whole vocabulary ---------------------------------------- */
-
-typedef struct head_job {
-    const int32_t *rows;   /* the block's row indices */
-    int n;
-} head_job;
-
-static bool keeps_row(const ptune_ctx *c, int r, int seq)
-{
-    if (c->logits_mode == PTUNE_LOGITS_ALL) return true;
-    return c->logits_mode == PTUNE_LOGITS_LAST && r == c->seq_row0[seq + 1] - 1;
-}
-
-static int row_seq(const ptune_ctx *c, int r)
-{
-    int lo = 0, hi = c->n_seq - 1;
-    while (lo < hi) {
-        int mid = (lo + hi + 1) / 2;
-        if (c->seq_row0[mid] <= r) lo = mid;
-        else hi = mid - 1;
-    }
-    return lo;
-}
-
-static void head_rows(ptune_ctx *c, int i0, int i1, const void *job)
-{
-    const head_job *j = job;
-    const int V = c->m->hp.n_vocab;
-    for (int i = i0; i < i1; i++) {
-        const int r = j->rows[i];
-        const float *logits = c->head_out + (size_t)i * V;
-        const int seq = row_seq(c, r);
-        if (keeps_row(c, r, seq)) {
-            size_t dst = c->logits_mode == PTUNE_LOGITS_ALL ? (size_t)r : (size_t)seq;
-            memcpy(c->logits + dst * V, logits, sizeof(float) * (size_t)V);
-        }
-        const int32_t t = c->row_target[r];
-        if (t == PT_IGNORE_INDEX) {
-            if (c->training) memset(c->head_out + (size_t)i * V, 0, sizeof(float) * (size_t)V); /* kept only */
-            continue;
-        }
-        const double lse = pt_logsumexp(logits, V);
-        c->row_logprob[r] = (float)((double)logits[t] - lse);
-        if (c->training) {
-            /* d(mean NLL)/d(logits) = (softmax − onehot) / n_counted, in place */
-            float *g = c->head_out + (size_t)i * V;
-            for (int v = 0; v < V; v++) g[v] = (float)exp((double)g[v] - lse) * c->grad_scale;
-            g[t] -= c->grad_scale;
-        }
-    }
-}
+/* ---- kept logits ---------------------------------------------------------------------------- */
 
 static ptune_status ensure_logits(ptune_ctx *c)
 {
@@ -325,45 +319,9 @@ static ptune_status ensure_logits(ptune_ctx *c)
     return PTUNE_OK;
 }
 
-/* One block of gathered rows: logits, log-probabilities (and kept logits); in training, the
- * logit gradient in place and this block's dH = dLogits · W scattered into dh_final. */
-static void head_block(ptune_ctx *c, const int32_t *rows, int n)
-{
-    const ptune_model *m = c->m;
-    const int D = m->hp.n_embd, V = m->hp.n_vocab;
-    const float *w = m->global[PT_SLOT_OUTPUT];
-    pt_matmul_xwt(c->head_out, V, c->head_in, D, w, D, n, V, D, 1.0f, 0.0f);
-    head_job j = {rows, n};
-    pt_ctx_parallel_rows(c, n, head_rows, &j);
-    if (!c->training) return;
-    pt_matmul_xw(c->head_in, D, c->head_out, V, w, D, n, D, V, 1.0f, 0.0f);
-    for (int i = 0; i < n; i++)
-        memcpy(c->dh_final + (size_t)rows[i] * D, c->head_in + (size_t)i * D, sizeof(float) * (size_t)D);
-}
-
-static void lm_head(ptune_ctx *c, const float *h_final)
-{
-    const int D = c->m->hp.n_embd;
-    int32_t rows[PT_HEAD_CHUNK];
-    int n = 0;
-    if (c->training) memset(c->dh_final, 0, sizeof(float) * (size_t)c->n_rows * (size_t)D);
-    for (int s = 0; s < c->n_seq; s++) {
-        for (int r = c->seq_row0[s]; r < c->seq_row0[s + 1]; r++) {
-            if (c->row_target[r] == PT_IGNORE_INDEX && !keeps_row(c, r, s)) continue;
-            memcpy(c->head_in + (size_t)n * D, h_final + (size_t)r * D, sizeof(float) * (size_t)D);
-            rows[n++] = r;
-            if (n == PT_HEAD_CHUNK) {
-                head_block(c, rows, n);
-                n = 0;
-            }
-        }
-    }
-    if (n > 0) head_block(c, rows, n);
-}
-
 /* ---- batch validation and row bookkeeping -------------------------------------------------- */
 
-static ptune_status setup_batch(ptune_ctx *c, const ptune_prompt *prompt, const ptune_batch *b, int *longest)
+static ptune_status setup_batch(ptune_ctx *c, const ptune_prompt *prompt, const ptune_batch *b)
 {
     const pt_hparams *h = &c->m->hp;
     if (!b || b->n_seq <= 0 || !b->ids || !b->len)
@@ -372,8 +330,10 @@ static ptune_status setup_batch(ptune_ctx *c, const ptune_prompt *prompt, const 
         return pt_fail(PTUNE_E_INVALID_ARG, "ptune_forward: the prompt is %d wide, the model's hidden size is %d",
                        prompt->n_embd, h->n_embd);
     const int nv = prompt ? prompt->n_virtual : 0;
-    int64_t total = 0;
-    *longest = 0;
+    /* the prompt's first nv − 1 rows once per batch (see ptune_ctx.n_shared); kept logits of
+     * every row (LOGITS_ALL) need them per sequence */
+    const int shared = nv > 1 && b->n_seq > 1 && c->logits_mode != PTUNE_LOGITS_ALL ? nv - 1 : 0;
+    int64_t total = shared;
     for (int s = 0; s < b->n_seq; s++) {
         if (b->len[s] <= 0 || !b->ids[s])
             return pt_fail(PTUNE_E_INVALID_ARG, "ptune_forward: sequence %d has length %d or no ids", s, b->len[s]);
@@ -385,8 +345,7 @@ static ptune_status setup_batch(ptune_ctx *c, const ptune_prompt *prompt, const 
         if (h->sliding_window > 0 && rows > h->sliding_window)
             return pt_fail(PTUNE_E_UNSUPPORTED, "ptune_forward: sequence %d has %lld positions, beyond the model's "
                            "sliding attention window of %d (not supported)", s, (long long)rows, h->sliding_window);
-        total += rows;
-        if (rows > *longest) *longest = (int)rows;
+        total += rows - shared;
         for (int i = 0; i < b->len[s]; i++) {
             int32_t id = b->ids[s][i];
             if (id < 0 || id >= h->n_vocab)
@@ -408,13 +367,20 @@ static ptune_status setup_batch(ptune_ctx *c, const ptune_prompt *prompt, const 
 
     c->n_seq = b->n_seq;
     c->n_virtual = nv;
+    c->n_shared = shared;
     c->n_rows = (int32_t)total;
     int r = 0;
+    for (; r < shared; r++) {
+        c->row_pos[r] = r;
+        c->row_token[r] = -1;
+        c->row_target[r] = PT_IGNORE_INDEX;
+        c->row_logprob[r] = 0.0f;
+    }
     for (int s = 0; s < b->n_seq; s++) {
         c->seq_row0[s] = r;
         const int32_t *labels = b->labels && b->labels[s] ? b->labels[s] : b->ids[s];
         const int rows = nv + b->len[s];
-        for (int p = 0; p < rows; p++, r++) {
+        for (int p = shared; p < rows; p++, r++) {
             c->row_pos[r] = p;
             c->row_token[r] = p < nv ? -1 : b->ids[s][p - nv];
             /* HF's shifted loss: row p predicts full_labels[p + 1], full_labels = [-100]*nv ++ labels */
@@ -439,23 +405,15 @@ PTUNE_API ptune_status ptune_forward(ptune_ctx *c, const ptune_prompt *prompt, c
     c->kv_mode = false;
     c->seq_slot = NULL;
     c->seq_prompts = NULL;
-    int longest = 0;
-    ptune_status s = setup_batch(c, prompt, b, &longest);
+    ptune_status s = setup_batch(c, prompt, b);
     if (s) return s;
-    return pt_forward_rows(c, prompt, longest);
+    return pt_forward_rows(c, prompt);
 }
 
-ptune_status pt_forward_rows(ptune_ctx *c, const ptune_prompt *prompt, int longest)
+ptune_status pt_forward_rows(ptune_ctx *c, const ptune_prompt *prompt)
 {
     c->have_result = false;
-    /* attention scratch per thread: T×T, or in kv_mode new rows × cached positions */
-    size_t scratch = (size_t)longest * (size_t)longest;
-    if (c->kv_mode)
-        for (int s = 0; s < c->n_seq; s++) {
-            size_t n_new = (size_t)(c->seq_row0[s + 1] - c->seq_row0[s]);
-            size_t need = n_new * ((size_t)c->row_pos[c->seq_row0[s]] + n_new);
-            if (need > scratch) scratch = need;
-        }
+    const size_t scratch = pt_ctx_attention_area(c);
     ptune_status s = ensure_attention_scratch(c, scratch);
     if (!s) s = ensure_logits(c);
     if (s) return s;
@@ -467,11 +425,11 @@ ptune_status pt_forward_rows(ptune_ctx *c, const ptune_prompt *prompt, int longe
     if (m->arch->emb_norm) /* BLOOM: the prompt rows pass the embedding LayerNorm too, as in PEFT */
         pt_ctx_norm(c, x0, c->emb_stats, c->emb_stats + c->max_tokens, ej.dst, m->global[PT_SLOT_EMB_NORM_W],
                     m->global[PT_SLOT_EMB_NORM_B]);
-    for (int l = 0; l < m->hp.n_layer; l++) block_forward(c, l, scratch);
+    for (int l = 0; l < m->hp.n_layer; l++) pt_block_forward(c, l, scratch, true);
     const int L = m->hp.n_layer;
     pt_ctx_norm(c, c->h, c->final_stats, c->final_stats + c->max_tokens, pt_ctx_x(c, L), m->global[PT_SLOT_OUT_NORM_W],
                 m->global[PT_SLOT_OUT_NORM_B]);
-    lm_head(c, c->h);
+    pt_lm_head(c, c->h);
 
     double sum = 0.0;
     int64_t n = 0;

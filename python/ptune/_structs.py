@@ -62,6 +62,7 @@ class CtxParams(Structure):
         ("training", c_int32),
         ("n_seq_max", c_int32),
         ("no_prefix_cache", c_int32),
+        ("recompute", c_int32),
     ]
 
 

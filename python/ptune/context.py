@@ -114,7 +114,8 @@ class Context(Handle):
     Parameters (keyword-only; 0/None = the library default): n_threads (0 = all cores),
     max_tokens (rows of a batch, virtual rows included; default 512; also positions per
     generated sequence), logits ("none" | "last" | "all"), training (keep what backward needs),
-    n_seq_max (sequences generated at once), no_prefix_cache."""
+    n_seq_max (sequences generated at once), no_prefix_cache, recompute (training: keep only
+    each block's input and recompute the rest during backward — less memory, slower)."""
 
     _kind = "context"
     _free_fn = "ptune_ctx_free"

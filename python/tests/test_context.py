@@ -142,9 +142,9 @@ def test_context_params(model):
     with pytest.raises(ptune.InvalidArgument):
         model.context(max_tokens=-5)
     with model.context(n_threads=1, max_tokens=100, logits=2, training=True, n_seq_max=2,
-                       no_prefix_cache=True) as c:
+                       no_prefix_cache=True, recompute=True) as c:
         assert c.params == {"n_threads": 1, "max_tokens": 100, "logits": 2, "training": 1, "n_seq_max": 2,
-                            "no_prefix_cache": 1}
+                            "no_prefix_cache": 1, "recompute": 1}
     with pytest.raises(TypeError):
         ptune.Context("model")
 

@@ -115,7 +115,8 @@ static void test_attention_matches_reference(void **state)
     const float *q = qkv, *k = qkv + 6, *v = qkv + 12;
     for (int use_alibi = 0; use_alibi < 2; use_alibi++) {
         float slope = use_alibi ? 0.125f : 0.0f, scale = 1.0f / sqrtf(HD);
-        pt_attention_forward(out, 8, probs, q, k, v, LD, T, HD, scale, slope);
+        pt_attn a = {.q = q, .k = k, .v = v, .ld_qkv = LD, .T = T, .head_dim = HD, .scale = scale, .alibi_slope = slope};
+        pt_attention_forward(&a, out, 8, probs);
         for (int i = 0; i < T; i++) {
             double sc[T], mx = -1e300, sum = 0;
             for (int j = 0; j <= i; j++) {
@@ -135,6 +136,42 @@ static void test_attention_matches_reference(void **state)
     }
 }
 
+/* A sequence behind a shared prefix must see exactly what it sees as the tail of the
+ * concatenated sequence: same outputs, and the same gradients for q, k, v of both parts. */
+static void test_attention_prefix_equals_concatenation(void **state)
+{
+    (void)state;
+    enum { P = 5, T = 7, N = P + T, HD = 4, LD = 12 };
+    pt_rng r;
+    pt_rng_seed(&r, 11);
+    float qkv[N * LD], dout[N * HD];
+    fill(&r, qkv, N * LD);
+    fill(&r, dout, N * HD);
+    for (int use_alibi = 0; use_alibi < 2; use_alibi++) {
+        const float slope = use_alibi ? 0.25f : 0.0f, scale = 0.5f;
+        /* the whole sequence at once */
+        float out_all[N * HD], g_all[N * LD] = {0}, probs[N * N], dprobs[N * N];
+        pt_attn all = {.q = qkv, .k = qkv + 4, .v = qkv + 8, .ld_qkv = LD, .T = N, .head_dim = HD, .scale = scale,
+                       .alibi_slope = slope};
+        pt_attention_forward(&all, out_all, HD, probs);
+        pt_attention_backward(&all, dout, HD, g_all, g_all + 4, g_all + 8, LD, NULL, NULL, 0, probs, dprobs);
+        /* the prefix alone, then the tail behind it */
+        float out_split[N * HD], g_split[N * LD] = {0};
+        pt_attn pre = {.q = qkv, .k = qkv + 4, .v = qkv + 8, .ld_qkv = LD, .T = P, .head_dim = HD, .scale = scale,
+                       .alibi_slope = slope};
+        pt_attn tail = {.q = qkv + P * LD, .k = qkv + P * LD + 4, .v = qkv + P * LD + 8, .ld_qkv = LD, .T = T,
+                        .kp = qkv + 4, .vp = qkv + 8, .ld_p = LD, .P = P, .head_dim = HD, .scale = scale,
+                        .alibi_slope = slope};
+        pt_attention_forward(&pre, out_split, HD, probs);
+        pt_attention_forward(&tail, out_split + P * HD, HD, probs);
+        pt_attention_backward(&tail, dout + P * HD, HD, g_split + P * LD, g_split + P * LD + 4, g_split + P * LD + 8, LD,
+                              g_split + 4, g_split + 8, LD, probs, dprobs);
+        pt_attention_backward(&pre, dout, HD, g_split, g_split + 4, g_split + 8, LD, NULL, NULL, 0, probs, dprobs);
+        for (int i = 0; i < N * HD; i++) assert_true(fabsf(out_all[i] - out_split[i]) < 1e-5f);
+        for (int i = 0; i < N * LD; i++) assert_true(fabsf(g_all[i] - g_split[i]) < 1e-5f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +180,7 @@ int main(void)
         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_alibi_slopes),
         cmocka_unit_test(test_attention_matches_reference),
+        cmocka_unit_test(test_attention_prefix_equals_concatenation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

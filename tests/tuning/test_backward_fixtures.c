@@ -32,11 +32,12 @@ static ptune_model *load(const char *rel)
     return m;
 }
 
-static ptune_ctx *train_ctx(ptune_model *m, int threads)
+static ptune_ctx *train_ctx(ptune_model *m, int threads, int recompute)
 {
     ptune_ctx_params cp;
     ptune_ctx_params_init(&cp);
     cp.training = 1;
+    cp.recompute = recompute;
     cp.max_tokens = 128;
     cp.n_threads = threads;
     ptune_ctx *c = NULL;
@@ -90,7 +91,7 @@ static void check_case(ptune_model *m, const char *rel, const char *label)
         labs[s] = labels + (size_t)s * T;
     }
     ptune_prompt *p = prompt_from(m, pv, nv);
-    ptune_ctx *c = train_ctx(m, 2);
+    ptune_ctx *c = train_ctx(m, 2, 0);
     ptune_batch b = {.n_seq = nseq, .ids = seqs, .labels = labs, .len = lens ? lens : &single_len};
     if (ptune_forward(c, p, &b)) fail_msg("%s: forward: %s", label, ptune_last_error());
     double loss;
@@ -102,6 +103,21 @@ static void check_case(ptune_model *m, const char *rel, const char *label)
     if (!(grel <= worst_grad_rel)) worst_grad_rel = grel;
     if (!(lrel <= LOSS_REL_TOL)) fail_msg("%s: loss %.9f vs %.9f", label, loss, loss_ref[0]);
     if (!(grel <= GRAD_REL_TOL)) fail_msg("%s: gradient relative error %.3g", label, grel);
+    /* recomputing the blocks' activations in backward runs the same arithmetic: identical */
+    const size_t gbytes = sizeof(float) * ng;
+    float *g_kept = malloc(gbytes);
+    assert_non_null(g_kept);
+    memcpy(g_kept, ptune_prompt_grad(p), gbytes);
+    ptune_ctx *cr = train_ctx(m, 2, 1);
+    memset(ptune_prompt_grad(p), 0, gbytes);
+    double loss_r;
+    assert_int_equal(ptune_forward(cr, p, &b), PTUNE_OK);
+    assert_int_equal(ptune_loss(cr, &loss_r, NULL), PTUNE_OK);
+    assert_int_equal(ptune_backward(cr, p), PTUNE_OK);
+    assert_true(loss_r == loss);
+    if (memcmp(g_kept, ptune_prompt_grad(p), gbytes)) fail_msg("%s: recompute changed the gradient", label);
+    ptune_ctx_free(cr);
+    free(g_kept);
     /* a second backward accumulates: the gradient doubles */
     assert_int_equal(ptune_backward(c, p), PTUNE_OK);
     assert_true(rel_l2(ptune_prompt_grad(p), grad, ng) > 0.5);
@@ -173,7 +189,7 @@ static void test_finite_differences(void **state)
         assert_int_equal(ptune_prompt_new(m, &pp, &p), PTUNE_OK);
         float *v = ptune_prompt_values(p);
         for (int i = 0; i < 3 * D; i++) v[i] *= 0.3f;
-        ptune_ctx *c = train_ctx(m, 1);
+        ptune_ctx *c = train_ctx(m, 1, 0);
         const int32_t *seqs[1] = {seq};
         ptune_batch b = {.n_seq = 1, .ids = seqs, .len = &len};
         assert_int_equal(ptune_forward(c, p, &b), PTUNE_OK);
@@ -220,7 +236,7 @@ static void test_weights_frozen(void **state)
     op.total_steps = 5;
     ptune_optimizer *o;
     assert_int_equal(ptune_optimizer_new(&op, p, &o), PTUNE_OK);
-    ptune_ctx *c = train_ctx(m, 2);
+    ptune_ctx *c = train_ctx(m, 2, 0);
     const int32_t seq[] = {1, 2, 3, 4, 5, 6};
     const int32_t *seqs[1] = {seq};
     const int32_t len = 6;
@@ -260,7 +276,7 @@ static void test_backward_errors(void **state)
     assert_int_equal(ptune_forward(infer, p, &b), PTUNE_OK);
     assert_int_equal(ptune_backward(infer, p), PTUNE_E_STATE);
     assert_non_null(strstr(ptune_last_error(), "training"));
-    ptune_ctx *c = train_ctx(m, 1);
+    ptune_ctx *c = train_ctx(m, 1, 0);
     assert_int_equal(ptune_backward(c, p), PTUNE_E_STATE); /* no forward yet */
     assert_int_equal(ptune_forward(c, NULL, &b), PTUNE_OK);
     assert_int_equal(ptune_backward(c, p), PTUNE_E_STATE); /* no prompt in that forward */
