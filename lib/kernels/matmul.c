@@ -1,4 +1,6 @@
-/* Thin cblas_sgemm wrappers: every matrix product in the library goes through here. */
+/* Thin cblas wrappers: every matrix product in the library goes through here. A single row
+ * (incremental decoding at batch 1) goes to sgemv: sgemm would first pack the whole weight
+ * matrix, doubling the memory traffic of a product that is bound by it. */
 #include "kernels/matmul.h"
 
 #include <cblas.h>
@@ -8,6 +10,10 @@ void pt_matmul_xwt(float *y, int ldy, const float *x, int ldx, const float *w, i
                    int M, int N, int K, float alpha, float beta)
 {
     if (M <= 0 || N <= 0) return;
+    if (M == 1) { /* y = W·x with W [N, K] */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, alpha, w, ldw, x, 1, beta, y, 1);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, alpha, x, ldx, w, ldw, beta,
                 y, ldy);
 }
@@ -16,6 +22,10 @@ void pt_matmul_xw(float *y, int ldy, const float *x, int ldx, const float *w, in
                   int M, int N, int K, float alpha, float beta)
 {
     if (M <= 0 || N <= 0) return;
+    if (M == 1) { /* y = Wᵀ·x with W [K, N] */
+        cblas_sgemv(CblasRowMajor, CblasTrans, K, N, alpha, w, ldw, x, 1, beta, y, 1);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, x, ldx, w, ldw, beta,
                 y, ldy);
 }
