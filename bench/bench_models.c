@@ -1,5 +1,6 @@
-/* bench_models owns what the benchmarks share: the random GPT-2-124M / BLOOM-560m checkpoints,
- * their temporary directory, the timing/memory/machine helpers and the standalone sgemm timer. */
+/* bench_models owns what the benchmarks share: the random GPT-2-124M / BLOOM-560m / Llama-0.5B
+ * checkpoints, their temporary directory, the timing/memory/machine helpers, the seeded batch
+ * lengths, the memory-bandwidth probe and the standalone sgemm timer. */
 #include "bench_models.h"
 
 #include "formats/safetensors_write.h"
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -201,8 +203,9 @@ void bench_fill_normal(float *x, size_t n, float std, uint64_t seed)
 /* ---- random checkpoints ---------------------------------------------------------------------- */
 
 static const bench_model_info k_models[BENCH_N_MODELS] = {
-    {"gpt2", "GPT-2-124M", "gpt2-124m", "GPT2LMHeadModel", 768, 12, 12, 50257, 1024},
-    {"bloom", "BLOOM-560m", "bloom-560m", "BloomForCausalLM", 1024, 24, 16, 250880, 0},
+    {"gpt2", "GPT-2-124M", "gpt2-124m", "GPT2LMHeadModel", 768, 12, 12, 50257, 1024, 12, 3072},
+    {"bloom", "BLOOM-560m", "bloom-560m", "BloomForCausalLM", 1024, 24, 16, 250880, 0, 16, 4096},
+    {"llama", "Llama-0.5B-GQA", "llama-0.5b", "LlamaForCausalLM", 896, 24, 14, 151936, 32768, 2, 4864},
 };
 
 const bench_model_info *bench_model_get(bench_model_kind kind)
@@ -217,16 +220,28 @@ int bench_model_by_key(const char *key)
     return -1;
 }
 
-uint64_t bench_model_file_bytes(bench_model_kind kind)
+const char *bench_model_keys(void) { return "gpt2, bloom or llama"; }
+
+uint64_t bench_model_n_params(bench_model_kind kind)
 {
     const bench_model_info *mi = bench_model_get(kind);
-    const uint64_t D = (uint64_t)mi->n_embd, L = (uint64_t)mi->n_layer;
-    uint64_t per_layer = 12 * D * D + 13 * D; /* QKV 3D², out D², FFN 8D²; 2 norms, 4 biases */
+    if (!mi) return 0;
+    const uint64_t D = (uint64_t)mi->n_embd, L = (uint64_t)mi->n_layer, F = (uint64_t)mi->n_ff;
+    if (kind == BENCH_MODEL_LLAMA_05B) {
+        const uint64_t hd = D / (uint64_t)mi->n_head, kv = hd * (uint64_t)mi->n_head_kv;
+        /* q, o D²; k, v kv·D; gate, up, down F·D; 2 RMSNorms; no biases */
+        const uint64_t per_layer = 2 * D * D + 2 * kv * D + 3 * F * D + 2 * D;
+        return (uint64_t)mi->n_vocab * D + D + L * per_layer;
+    }
+    /* QKV 3D², out D², FFN 2·F·D; 2 LayerNorms (4 vectors); biases 3D + D + F + D */
+    const uint64_t per_layer = 4 * D * D + 2 * F * D + 9 * D + F;
     uint64_t params = (uint64_t)mi->n_vocab * D + 2 * D + L * per_layer;
     if (kind == BENCH_MODEL_GPT2_124M) params += (uint64_t)mi->n_ctx * D;
     else params += 2 * D; /* the embedding LayerNorm */
-    return 4 * params;
+    return params;
 }
+
+uint64_t bench_model_file_bytes(bench_model_kind kind) { return 4 * bench_model_n_params(kind); }
 
 static int write_json(json_t *c, const char *dir)
 {
@@ -249,7 +264,7 @@ static int write_config(const char *dir, bench_model_kind kind)
     json_array_append_new(arch, json_string(mi->hf_arch));
     json_object_set_new(c, "architectures", arch);
     json_object_set_new(c, "vocab_size", json_integer(mi->n_vocab));
-    json_object_set_new(c, "layer_norm_epsilon", json_real(1e-5));
+    if (kind != BENCH_MODEL_LLAMA_05B) json_object_set_new(c, "layer_norm_epsilon", json_real(1e-5));
     json_object_set_new(c, "initializer_range", json_real(0.02));
     json_object_set_new(c, "tie_word_embeddings", json_true());
     json_object_set_new(c, "torch_dtype", json_string("float32"));
@@ -263,6 +278,21 @@ static int write_config(const char *dir, bench_model_kind kind)
         json_object_set_new(c, "n_ctx", json_integer(mi->n_ctx));
         json_object_set_new(c, "bos_token_id", json_integer(mi->n_vocab - 1));
         json_object_set_new(c, "eos_token_id", json_integer(mi->n_vocab - 1));
+    } else if (kind == BENCH_MODEL_LLAMA_05B) { /* Qwen2-0.5B's shape as a bias-free Llama */
+        json_object_set_new(c, "model_type", json_string("llama"));
+        json_object_set_new(c, "hidden_size", json_integer(mi->n_embd));
+        json_object_set_new(c, "num_hidden_layers", json_integer(mi->n_layer));
+        json_object_set_new(c, "num_attention_heads", json_integer(mi->n_head));
+        json_object_set_new(c, "num_key_value_heads", json_integer(mi->n_head_kv));
+        json_object_set_new(c, "intermediate_size", json_integer(mi->n_ff));
+        json_object_set_new(c, "max_position_embeddings", json_integer(mi->n_ctx));
+        json_object_set_new(c, "hidden_act", json_string("silu"));
+        json_object_set_new(c, "rms_norm_eps", json_real(1e-6));
+        json_object_set_new(c, "rope_theta", json_real(1000000.0));
+        json_object_set_new(c, "attention_bias", json_false());
+        json_object_set_new(c, "mlp_bias", json_false());
+        json_object_set_new(c, "bos_token_id", json_integer(151643));
+        json_object_set_new(c, "eos_token_id", json_integer(151643));
     } else { /* bigscience/bloom-560m's config, minus the training-only flags */
         json_object_set_new(c, "model_type", json_string("bloom"));
         json_object_set_new(c, "hidden_size", json_integer(mi->n_embd));
@@ -374,6 +404,24 @@ static void add_bloom(gen_tensors *g, const bench_model_info *mi)
     add_tensor(g, FILL_ZEROS, H, 0, "transformer.ln_f.bias", 0);
 }
 
+static void add_llama(gen_tensors *g, const bench_model_info *mi)
+{
+    const int64_t D = mi->n_embd, hd = mi->n_embd / mi->n_head, KV = hd * mi->n_head_kv, F = mi->n_ff;
+    add_tensor(g, FILL_NORMAL, mi->n_vocab, D, "model.embed_tokens.weight", 0);
+    for (int l = 0; l < mi->n_layer; l++) { /* nn.Linear weights are [out, in] */
+        add_tensor(g, FILL_ONES, D, 0, "model.layers.%d.input_layernorm.weight", l);
+        add_tensor(g, FILL_NORMAL, D, D, "model.layers.%d.self_attn.q_proj.weight", l);
+        add_tensor(g, FILL_NORMAL, KV, D, "model.layers.%d.self_attn.k_proj.weight", l);
+        add_tensor(g, FILL_NORMAL, KV, D, "model.layers.%d.self_attn.v_proj.weight", l);
+        add_tensor(g, FILL_NORMAL, D, D, "model.layers.%d.self_attn.o_proj.weight", l);
+        add_tensor(g, FILL_ONES, D, 0, "model.layers.%d.post_attention_layernorm.weight", l);
+        add_tensor(g, FILL_NORMAL, F, D, "model.layers.%d.mlp.gate_proj.weight", l);
+        add_tensor(g, FILL_NORMAL, F, D, "model.layers.%d.mlp.up_proj.weight", l);
+        add_tensor(g, FILL_NORMAL, D, F, "model.layers.%d.mlp.down_proj.weight", l);
+    }
+    add_tensor(g, FILL_ONES, D, 0, "model.norm.weight", 0);
+}
+
 int bench_model_generate(const char *dir, bench_model_kind kind, uint64_t seed)
 {
     const bench_model_info *mi = bench_model_get(kind);
@@ -389,6 +437,7 @@ int bench_model_generate(const char *dir, bench_model_kind kind, uint64_t seed)
     g.names = bench_xmalloc(g.cap * sizeof *g.names, "tensor table");
     g.bufs = bench_xmalloc(g.cap * sizeof *g.bufs, "tensor table");
     if (kind == BENCH_MODEL_GPT2_124M) add_gpt2(&g, mi);
+    else if (kind == BENCH_MODEL_LLAMA_05B) add_llama(&g, mi);
     else add_bloom(&g, mi);
 
     char path[8192];
@@ -424,11 +473,13 @@ double bench_model_generate_in_child(const char *dir, bench_model_kind kind, uin
         _exit(bench_model_generate(dir, kind, seed));
     }
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0)
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(pid, &status, 0, &ru) < 0) /* this child's own usage, not the max over all children */
         if (errno != EINTR) bench_die("waitpid failed: %s", strerror(errno));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         bench_die("generating the %s model in %s failed", bench_model_get(kind)->label, dir);
-    if (child_peak_rss_mib) *child_peak_rss_mib = bench_peak_rss_mib(RUSAGE_CHILDREN);
+    if (child_peak_rss_mib) *child_peak_rss_mib = (double)ru.ru_maxrss / 1024.0;
     return bench_now_s() - t0;
 }
 
@@ -463,6 +514,8 @@ void bench_tmpdir_remove(void)
     if (g_tmpdir[0]) remove_flat_dir(g_tmpdir);
     g_tmpdir[0] = '\0';
 }
+
+void bench_tmpdir_forget(void) { g_tmpdir[0] = '\0'; }
 
 static void on_signal(int sig)
 {
@@ -531,4 +584,143 @@ bench_gemm_timing bench_time_sgemm(int M, int N, int K, bool trans_a, bool trans
 double bench_gemm_gflops(const bench_gemm_timing *g)
 {
     return g->median_s > 0 ? 2.0 * g->m * (double)g->n * g->k / g->median_s * 1e-9 : 0.0;
+}
+
+/* ---- batches and lists ------------------------------------------------------------------------- */
+
+void bench_draw_lengths(int32_t *len, int n, int lo, int hi, uint64_t seed)
+{
+    uint64_t state = seed;
+    const uint64_t span = (uint64_t)(hi - lo + 1);
+    for (int i = 0; i < n; i++) len[i] = lo + (int32_t)(splitmix64(&state) % span);
+}
+
+int bench_parse_int_list(const char *s, int *out, int cap, long lo, long hi, const char *opt)
+{
+    int n = 0;
+    const char *p = s;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (errno || end == p || v < lo || v > hi || (*end && *end != ','))
+            bench_die("%s expects a comma list of integers in [%ld, %ld], got \"%s\"", opt, lo, hi, s);
+        if (n == cap) bench_die("%s: at most %d values, got \"%s\"", opt, cap, s);
+        out[n++] = (int)v;
+        if (!*end) break;
+        p = end + 1;
+    }
+    return n;
+}
+
+/* ---- memory bandwidth ---------------------------------------------------------------------------- */
+
+typedef struct bw_job {
+    const float *x;
+    size_t n;
+    double sum;
+} bw_job;
+
+/* Sixteen independent accumulators, so the loop is bound by memory, not by the add latency. */
+static void *bw_sum(void *arg)
+{
+    bw_job *j = arg;
+    float acc[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= j->n; i += 16)
+        for (int k = 0; k < 16; k++) acc[k] += j->x[i + k];
+    double s = 0;
+    for (; i < j->n; i++) s += j->x[i];
+    for (int k = 0; k < 16; k++) s += acc[k];
+    j->sum = s;
+    return NULL;
+}
+
+typedef struct bw_fill_job {
+    float *x;
+    size_t n;
+} bw_fill_job;
+
+static void *bw_fill(void *arg)
+{
+    bw_fill_job *j = arg;
+    for (size_t i = 0; i < j->n; i++) j->x[i] = (float)(i & 1023) * 1e-3f;
+    return NULL;
+}
+
+#define BW_MAX_THREADS 256
+#define BW_MAX_PASSES 64
+
+static double bandwidth_here(size_t bytes, int threads, int passes)
+{
+    if (threads < 1) threads = 1;
+    if (threads > BW_MAX_THREADS) threads = BW_MAX_THREADS;
+    if (passes < 1) passes = 1;
+    if (passes > BW_MAX_PASSES) passes = BW_MAX_PASSES;
+    const size_t n = bytes / sizeof(float), per = (n + (size_t)threads - 1) / (size_t)threads;
+    float *x = NULL;
+    if (n == 0 || posix_memalign((void **)&x, (size_t)2 << 20, n * sizeof(float)) != 0) return 0.0;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(x, n * sizeof(float), MADV_HUGEPAGE);
+#endif
+    pthread_t tid[BW_MAX_THREADS];
+    bw_job jobs[BW_MAX_THREADS];
+    bw_fill_job fills[BW_MAX_THREADS];
+    for (int t = 0; t < threads; t++) { /* each thread touches its own slice first (NUMA) */
+        size_t b = (size_t)t * per, e = b + per < n ? b + per : n;
+        fills[t] = (bw_fill_job){x + b, b < e ? e - b : 0};
+        jobs[t] = (bw_job){x + b, b < e ? e - b : 0, 0.0};
+        if (pthread_create(&tid[t], NULL, bw_fill, &fills[t]) != 0) {
+            free(x);
+            return 0.0;
+        }
+    }
+    for (int t = 0; t < threads; t++) pthread_join(tid[t], NULL);
+    double rates[BW_MAX_PASSES], check = 0;
+    for (int p = 0; p < passes; p++) {
+        const double t0 = bench_now_s();
+        for (int t = 0; t < threads; t++)
+            if (pthread_create(&tid[t], NULL, bw_sum, &jobs[t]) != 0) {
+                free(x);
+                return 0.0;
+            }
+        for (int t = 0; t < threads; t++) pthread_join(tid[t], NULL);
+        const double dt = bench_now_s() - t0;
+        for (int t = 0; t < threads; t++) check += jobs[t].sum;
+        rates[p] = dt > 0 ? (double)(n * sizeof(float)) / dt * 1e-9 : 0.0;
+    }
+    free(x);
+    if (!(check == check)) return 0.0; /* keeps the sums alive */
+    return bench_median(rates, passes);
+}
+
+double bench_read_bandwidth_gbs(size_t bytes, int threads, int passes)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return 0.0;
+    fflush(NULL);
+    const pid_t self = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return 0.0;
+    }
+    if (pid == 0) {
+        bench_die_with_parent(self);
+        close(fds[0]);
+        double r = bandwidth_here(bytes, threads, passes);
+        ssize_t w = write(fds[1], &r, sizeof r);
+        _exit(w == (ssize_t)sizeof r ? 0 : 1);
+    }
+    close(fds[1]);
+    double r = 0.0;
+    ssize_t got;
+    do got = read(fds[0], &r, sizeof r);
+    while (got < 0 && errno == EINTR);
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) break;
+    return got == (ssize_t)sizeof r ? r : 0.0;
 }

@@ -1,7 +1,8 @@
 /* bench_models: what the benchmarks share. Random HF checkpoints of real model shapes
- * (GPT-2-124M, BLOOM-560m; F32 safetensors + config.json) written by a child process into a
- * temporary directory that disappears after loading and at exit, plus the timing, memory and
- * machine helpers and the standalone cblas_sgemm timer. */
+ * (GPT-2-124M, BLOOM-560m, a Llama-style 0.5B with grouped-query attention; F32 safetensors +
+ * config.json) written by a child process into a temporary directory that disappears after
+ * loading and at exit, plus the timing, memory and machine helpers, the seeded batch lengths,
+ * the memory-bandwidth probe and the standalone cblas_sgemm timer. */
 #ifndef PTUNE_BENCH_MODELS_H
 #define PTUNE_BENCH_MODELS_H
 
@@ -51,27 +52,34 @@ void bench_fill_normal(float *x, size_t n, float std, uint64_t seed);
 typedef enum bench_model_kind {
     BENCH_MODEL_GPT2_124M = 0,
     BENCH_MODEL_BLOOM_560M = 1,
+    BENCH_MODEL_LLAMA_05B = 2, /* the Qwen2-0.5B shape without biases, as LlamaForCausalLM */
     BENCH_N_MODELS
 } bench_model_kind;
 
 typedef struct bench_model_info {
-    const char *key;    /* command-line name: "gpt2", "bloom" */
-    const char *label;  /* "GPT-2-124M", "BLOOM-560m" */
-    const char *dir;    /* directory name under --keep: "gpt2-124m", "bloom-560m" */
-    const char *hf_arch;/* "GPT2LMHeadModel", "BloomForCausalLM" */
+    const char *key;    /* command-line name: "gpt2", "bloom", "llama" */
+    const char *label;  /* "GPT-2-124M", "BLOOM-560m", "Llama-0.5B-GQA" */
+    const char *dir;    /* directory name under --keep: "gpt2-124m", "bloom-560m", "llama-0.5b" */
+    const char *hf_arch;/* "GPT2LMHeadModel", "BloomForCausalLM", "LlamaForCausalLM" */
     int n_embd, n_layer, n_head, n_vocab, n_ctx; /* n_ctx 0: none in the config (ALiBi) */
+    int n_head_kv, n_ff;                         /* key/value heads; FFN width */
 } bench_model_info;
 
 const bench_model_info *bench_model_get(bench_model_kind kind);
 /* The kind whose key is `key`, or -1. */
 int bench_model_by_key(const char *key);
-/* Bytes of the F32 model.safetensors data (weights only; the header adds a few KiB). */
+/* "gpt2, bloom or llama": the keys, for messages. */
+const char *bench_model_keys(void);
+/* Number of parameters (tied head once) and bytes of the F32 model.safetensors data (weights
+ * only; the header adds a few KiB). */
+uint64_t bench_model_n_params(bench_model_kind kind);
 uint64_t bench_model_file_bytes(bench_model_kind kind);
 
 /* Writes config.json and an F32 model.safetensors into the existing directory `dir`: weights
- * 0.02·N(0, 1) from bench_fill_normal (one stream per tensor, derived from `seed`), LayerNorm
- * weights 1, biases 0; tied embeddings. GPT-2 uses HF GPT2LMHeadModel names (Conv1D weights
- * [in, out]); BLOOM uses BloomForCausalLM names with the `transformer.` prefix ([out, in]).
+ * 0.02·N(0, 1) from bench_fill_normal (one stream per tensor, derived from `seed`), LayerNorm /
+ * RMSNorm weights 1, biases 0; tied embeddings. GPT-2 uses HF GPT2LMHeadModel names (Conv1D
+ * weights [in, out]); BLOOM uses BloomForCausalLM names with the `transformer.` prefix; Llama
+ * uses LlamaForCausalLM names with the `model.` prefix (nn.Linear weights [out, in], no biases).
  * Returns 0, or 1 after printing the error. Holds every tensor in memory while writing. */
 int bench_model_generate(const char *dir, bench_model_kind kind, uint64_t seed);
 /* The same in a child process, so its buffers never count in the caller's peak RSS. Dies on
@@ -87,6 +95,24 @@ void bench_die_with_parent(pid_t parent);
  * by bench_tmpdir_remove, at exit (atexit) and on SIGINT/SIGTERM/SIGHUP. One at a time. */
 const char *bench_tmpdir_create(void);
 void bench_tmpdir_remove(void);
+/* In a forked child that must leave the parent's directory alone: forgets it without removing. */
+void bench_tmpdir_forget(void);
+
+/* ---- batches and lists ------------------------------------------------------------------------- */
+
+/* The default ragged batch: n lengths drawn uniformly in [lo, hi] from `seed`, as
+ * len[i] = lo + splitmix64(state) % (hi - lo + 1) with state starting at `seed` (bench/compare.py
+ * draws the same numbers). */
+void bench_draw_lengths(int32_t *len, int n, int lo, int hi, uint64_t seed);
+/* Parses a comma list of integers in [lo, hi] into out[cap]; dies on bad input. Returns the count. */
+int bench_parse_int_list(const char *s, int *out, int cap, long lo, long hi, const char *opt);
+
+/* ---- memory bandwidth ---------------------------------------------------------------------------- */
+
+/* Read bandwidth in GB/s (1e9 bytes/s): `threads` threads sum a `bytes` float array (filled
+ * first), `passes` times; the median pass. Runs in a child process so the array never counts in
+ * the caller's peak RSS. Returns 0 on failure. */
+double bench_read_bandwidth_gbs(size_t bytes, int threads, int passes);
 
 /* ---- standalone cblas_sgemm ------------------------------------------------------------------ */
 
