@@ -55,15 +55,16 @@ static double block_exp_sum(float *x, int n, float m, bool store)
 
 typedef struct vocab_block {
     int v0, nb;    /* the block's first vocabulary entry and width */
+    int ld;        /* row stride of head_out for this chunk */
 } vocab_block;
 
 /* One vocabulary block for gathered rows [i0, i1): kept logits, target logit, online update. */
 static void block_rows(ptune_ctx *c, int i0, int i1, const void *job)
 {
     const vocab_block *b = job;
-    const int V = c->m->hp.n_vocab, D = c->m->hp.n_embd, VB = c->head_vocab_block;
+    const int V = c->m->hp.n_vocab, D = c->m->hp.n_embd;
     for (int i = i0; i < i1; i++) {
-        float *l = c->head_out + (size_t)i * VB;
+        float *l = c->head_out + (size_t)i * b->ld;
         const int r = c->head_row[i];
         if (c->head_keep[i] >= 0) memcpy(c->logits + (size_t)c->head_keep[i] * V + b->v0, l, sizeof(float) * (size_t)b->nb);
         const int32_t t = c->row_target[r];
@@ -104,11 +105,16 @@ static void finish_rows(ptune_ctx *c, int i0, int i1, const void *job)
     }
 }
 
-/* The gathered rows [0, n): every vocabulary block, then the per-row results. */
+/* The gathered rows [0, n): every vocabulary block, then the per-row results. A single row
+ * (decoding at batch 1) takes the whole vocabulary in one product from the same buffer instead
+ * of one per 4,096 entries. Several rows keep the narrow blocks: each row's product is an sgemv
+ * (kernels/matmul.c) and the later rows find a narrow block still in cache. */
 static void head_chunk(ptune_ctx *c, int n)
 {
     const ptune_model *m = c->m;
-    const int D = m->hp.n_embd, V = m->hp.n_vocab, VB = c->head_vocab_block;
+    const int D = m->hp.n_embd, V = m->hp.n_vocab;
+    const size_t cap = (size_t)c->head_rows_cap * (size_t)c->head_vocab_block;
+    const int VB = n > 1 ? c->head_vocab_block : cap >= (size_t)V ? V : (int)cap;
     const float *w = m->global[PT_SLOT_OUTPUT];
     for (int i = 0; i < n; i++) {
         c->head_max[i] = -INFINITY;
@@ -117,7 +123,7 @@ static void head_chunk(ptune_ctx *c, int n)
     }
     if (c->training) memset(c->head_acc, 0, sizeof(float) * (size_t)n * (size_t)D);
     for (int v0 = 0; v0 < V; v0 += VB) {
-        const vocab_block b = {v0, V - v0 < VB ? V - v0 : VB};
+        const vocab_block b = {v0, V - v0 < VB ? V - v0 : VB, VB};
         const float *wb = w + (size_t)v0 * D;
         pt_matmul_xwt(c->head_out, VB, c->head_in, D, wb, D, n, b.nb, D, 1.0f, 0.0f);
         pt_ctx_parallel_rows(c, n, block_rows, &b);
