@@ -46,11 +46,11 @@ void pt_swiglu_backward(float *dgate_up, const float *gate_up, const float *dout
         const float *g = gate_up + (size_t)r * 2 * F, *u = g + F, *dy = dout + (size_t)r * F;
         float *dg = dgate_up + (size_t)r * 2 * F, *du = dg + F;
         for (int i = 0; i < F; i++) {
-            float x = g[i];
+            const float x = g[i], up = u[i]; /* both read first: dgate_up may be gate_up */
             float sig = pt_sigmoidf(x);
             float silu = x * sig;
             du[i] = dy[i] * silu;
-            dg[i] = dy[i] * u[i] * sig * (1.0f + x * (1.0f - sig));
+            dg[i] = dy[i] * up * sig * (1.0f + x * (1.0f - sig));
         }
     }
 }

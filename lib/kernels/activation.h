@@ -10,10 +10,11 @@ void pt_gelu_tanh_forward(float *out, const float *inp, long n);
  * out[r, F] = silu(gate) * up. */
 void pt_swiglu_forward(float *out, const float *gate_up, int n, int F);
 
-/* dinp[n] = dout · gelu'(inp) (overwrites). */
+/* dinp[n] = dout · gelu'(inp) (overwrites; dinp may be inp). */
 void pt_gelu_tanh_backward(float *dinp, const float *inp, const float *dout, long n);
 
-/* For n rows: d(gate_up)[2F] from dout[F] = d(silu(gate)·up) (overwrites). */
+/* For n rows: d(gate_up)[2F] from dout[F] = d(silu(gate)·up) (overwrites; dgate_up may be
+ * gate_up). */
 void pt_swiglu_backward(float *dgate_up, const float *gate_up, const float *dout, int n, int F);
 
 #endif

@@ -36,7 +36,7 @@ PTUNE_API void ptune_ctx_free(ptune_ctx *c)
     float *bufs[] = {c->xs,     c->x_mids,   c->qkvs,    c->ffs,         c->stats, c->final_stats,
                      c->emb,    c->emb_stats, c->dh_final, c->h,         c->att,   c->ff_act,
                      c->head_in, c->head_out, c->head_acc, c->att_scratch, c->g_x,    c->g_mid, c->g_h,
-                     c->g_qkv,  c->g_ff};
+                     c->g_qkv,  c->g_ff != c->ffs ? c->g_ff : NULL};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) pt_free_aligned(bufs[i]);
     for (int i = 0; i < PT_PREFIX_ENTRIES; i++) {
         free(c->prefix[i].k);
@@ -173,7 +173,10 @@ PTUNE_API ptune_status ptune_ctx_new(const ptune_model *m, const ptune_ctx_param
     if (!s && c->training &&
         (!(c->dh_final = alloc_rows(N, D, "head gradient")) || !(c->g_x = alloc_rows(N, D, "gradients")) ||
          !(c->g_mid = alloc_rows(N, D, "gradients")) || !(c->g_h = alloc_rows(N, D, "gradients")) ||
-         !(c->g_qkv = alloc_rows(N, qkv, "gradients")) || !(c->g_ff = alloc_rows(N, up, "gradients"))))
+         !(c->g_qkv = alloc_rows(N, qkv, "gradients")) ||
+         /* recompute: the layer's FFN pre-activation is rebuilt by every backward, so its gradient
+          * overwrites it in place */
+         !(c->g_ff = c->keep_layers ? alloc_rows(N, up, "gradients") : c->ffs)))
         s = PTUNE_E_NOMEM;
     if (!s) s = pt_ctx_reserve_seqs(c, 8);
     if (!s && m->arch->pos == PT_POS_ROPE) {

@@ -73,7 +73,7 @@ struct ptune_ctx {
     /* backward scratch (training only) */
     float *g_x, *g_mid, *g_h;   /* [N, D] */
     float *g_qkv;               /* [N, qkv_dim] */
-    float *g_ff;                /* [N, up_rows] */
+    float *g_ff;                /* [N, up_rows]; without keep_layers it is ffs itself (in place) */
 
     /* the current batch: n_shared prefix rows first, then the rows of every sequence.
      * ptune_forward computes the soft prompt's first n_virtual − 1 rows once per batch (every
