@@ -140,6 +140,23 @@ def run_tool(cmd, what):
 
 # ---- formatting ------------------------------------------------------------------------------------
 
+def run_torch(cmd, what, store, key):
+    """Runs one torch_ref.py measurement into store[key]; returns the reason the comparator is
+    skipped from now on (exit status 77: torch not importable), else None. Other failures are
+    recorded as {"error": ...} and the run goes on."""
+    rc, out = run_tool(cmd, what)
+    if rc == SKIP:
+        reason = "torch_ref.py exited with status 77 (torch not importable)"
+        print(f"PyTorch comparator skipped: {reason}", flush=True)
+        return reason
+    if rc != 0:
+        log(f"{what} failed (status {rc}); continuing")
+        store[key] = {"error": f"status {rc}"}
+    else:
+        store[key] = out
+    return None
+
+
 def fmt(x, digits=1):
     if x is None:
         return "—"
@@ -331,19 +348,11 @@ def main(argv):
             for nv in a.virtual:
                 if torch_skipped:
                     break
-                rc, out = run_tool([a.python, torch_ref, "--model", mdir, "--mode", "train", "--virtual", str(nv),
-                                    "--lengths", lens_arg, "--steps", str(a.steps), "--warmup", "1",
-                                    # HF Trainer's default max_grad_norm, as libptune's default clip
-                                    "--max-grad-norm", "1"] + common,
-                                   f"[{key}] PyTorch training, {nv} virtual")
-                if rc == SKIP:
-                    torch_skipped = "torch_ref.py exited with status 77 (torch not importable)"
-                    print(f"PyTorch comparator skipped: {torch_skipped}", flush=True)
-                elif rc != 0:
-                    log(f"[{key}] PyTorch training with {nv} virtual tokens failed (status {rc}); continuing")
-                    res["torch_train"][str(nv)] = {"error": f"status {rc}"}
-                else:
-                    res["torch_train"][str(nv)] = out
+                torch_skipped = run_torch([a.python, torch_ref, "--model", mdir, "--mode", "train", "--virtual", str(nv),
+                                           "--lengths", lens_arg, "--steps", str(a.steps), "--warmup", "1",
+                                           # HF Trainer's default max_grad_norm, as libptune's default clip
+                                           "--max-grad-norm", "1"] + common,
+                                          f"[{key}] PyTorch training, {nv} virtual", res["torch_train"], str(nv))
 
             if not a.no_generate:
                 rc, out = run_tool([tools["bench_generate"], "--path", mdir, "--batch", ",".join(map(str, a.batch)),
@@ -356,17 +365,10 @@ def main(argv):
                 for b in a.batch:
                     if torch_skipped:
                         break
-                    rc, out = run_tool([a.python, torch_ref, "--model", mdir, "--mode", "generate", "--batch", str(b),
-                                        "--prompt-len", str(a.prompt_len), "--new-tokens", str(a.new_tokens)] + common,
-                                       f"[{key}] PyTorch generation, batch {b}")
-                    if rc == SKIP:
-                        torch_skipped = "torch_ref.py exited with status 77 (torch not importable)"
-                        print(f"PyTorch comparator skipped: {torch_skipped}", flush=True)
-                    elif rc != 0:
-                        log(f"[{key}] PyTorch generation at batch {b} failed (status {rc}); continuing")
-                        res["torch_generate"][str(b)] = {"error": f"status {rc}"}
-                    else:
-                        res["torch_generate"][str(b)] = out
+                    torch_skipped = run_torch([a.python, torch_ref, "--model", mdir, "--mode", "generate", "--batch",
+                                               str(b), "--prompt-len", str(a.prompt_len), "--new-tokens",
+                                               str(a.new_tokens)] + common,
+                                              f"[{key}] PyTorch generation, batch {b}", res["torch_generate"], str(b))
             res["torch_skipped"] = torch_skipped
             # drop error placeholders from the table lookups (kept in the JSON)
             view = dict(res)
