@@ -17,6 +17,8 @@ if [ -n "$bad" ]; then
 fi
 count=$(echo "$exports" | grep -c '^ptune_')
 for required in ptune_model_load ptune_forward ptune_last_error ptune_version_number; do
-    echo "$exports" | grep -qx "$required" || { echo "missing export $required" >&2; exit 1; }
+    # a here-string, not a pipe: with pipefail, grep -q closing the pipe early made echo die of
+    # SIGPIPE now and then, and the check failed on a symbol that was there
+    grep -qx "$required" <<< "$exports" || { echo "missing export $required" >&2; exit 1; }
 done
 echo "1 passed, 0 failed ($count ptune_* symbols exported, SONAME $soname)"
