@@ -36,11 +36,13 @@ check() { # check DESCRIPTION COMMAND...
     if "$@"; then ok "$what"; else bad "$what"; fi
 }
 
-# run NAME ARGS...: runs the example, keeps stdout+stderr in $tmp/NAME.out, checks exit status 0
+# run NAME ARGS...: runs the example, keeps stdout+stderr in $tmp/NAME.out, checks exit status 0.
+# PTUNE_EXAMPLE_WRAPPER (e.g. "valgrind --error-exitcode=99 ...") prefixes the command.
+read -r -a wrapper <<< "${PTUNE_EXAMPLE_WRAPPER:-}"
 run() {
     local name=$1
     shift
-    "$@" >"$tmp/$name.out" 2>&1
+    "${wrapper[@]}" "$@" >"$tmp/$name.out" 2>&1
     local rc=$?
     echo "---- $name: $* (exit $rc)"
     cat "$tmp/$name.out"

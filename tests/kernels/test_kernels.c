@@ -95,6 +95,8 @@ static void test_activations(void **state)
     }
     assert_true(pt_expf(-INFINITY) == 0.0f && pt_expf(-100.0f) == 0.0f && pt_expf(0.0f) == 1.0f);
     assert_true(isfinite(pt_expf(1000.0f)) && pt_expf(1000.0f) > 1e38f);
+    /* found by fuzz_gguf: NaN reached the float-to-int conversion (undefined behaviour) */
+    assert_true(isnan(pt_expf(NAN)) && isnan(pt_expf(-NAN)));
 }
 
 static void test_alibi_slopes(void **state)
