@@ -8,6 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Fault injection (tests): the countdown-th allocation from now fails, once. Thread-local, so
+ * one thread's test never affects another; −1 = off. */
+static _Thread_local long fault_countdown = -1;
+
+void pt_alloc_fail_nth(long n) { fault_countdown = n; }
+
+bool pt_alloc_fault_pending(void) { return fault_countdown >= 0; }
+
+static bool inject_failure(void)
+{
+    if (fault_countdown < 0) return false;
+    return fault_countdown-- == 0;
+}
+
 bool pt_mul_size(size_t a, size_t b, size_t *out)
 {
     if (a != 0 && b > SIZE_MAX / a) return false;
@@ -24,7 +38,7 @@ bool pt_add_size(size_t a, size_t b, size_t *out)
 
 void *pt_malloc(size_t size, const char *what)
 {
-    void *p = malloc(size ? size : 1);
+    void *p = inject_failure() ? NULL : malloc(size ? size : 1);
     if (!p) pt_fail(PTUNE_E_NOMEM, "out of memory allocating %zu bytes for %s", size, what);
     return p;
 }
@@ -36,7 +50,7 @@ void *pt_calloc(size_t count, size_t size, const char *what)
         pt_fail(PTUNE_E_NOMEM, "size overflow allocating %zu x %zu bytes for %s", count, size, what);
         return NULL;
     }
-    void *p = calloc(total ? count : 1, total ? size : 1);
+    void *p = inject_failure() ? NULL : calloc(total ? count : 1, total ? size : 1);
     if (!p) pt_fail(PTUNE_E_NOMEM, "out of memory allocating %zu bytes for %s", total, what);
     return p;
 }
@@ -60,7 +74,7 @@ void *pt_malloc_aligned(size_t size, const char *what)
         return NULL;
     }
     rounded &= ~(size_t)63;
-    if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0) {
+    if (inject_failure() || posix_memalign(&p, 64, rounded ? rounded : 64) != 0) {
         pt_fail(PTUNE_E_NOMEM, "out of memory allocating %zu bytes for %s", size, what);
         return NULL;
     }
@@ -68,6 +82,13 @@ void *pt_malloc_aligned(size_t size, const char *what)
 }
 
 void pt_free_aligned(void *p) { free(p); }
+
+void *pt_realloc(void *p, size_t size, const char *what)
+{
+    void *q = inject_failure() ? NULL : realloc(p, size ? size : 1);
+    if (!q) pt_fail(PTUNE_E_NOMEM, "out of memory growing %s to %zu bytes", what, size);
+    return q;
+}
 
 char *pt_strdup(const char *s, const char *what)
 {

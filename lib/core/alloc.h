@@ -16,8 +16,16 @@ void *pt_malloc_array(size_t count, size_t size, const char *what);
 void *pt_malloc_aligned(size_t size, const char *what);
 void pt_free_aligned(void *p);
 char *pt_strdup(const char *s, const char *what);
+/* realloc with the same contract: on failure p is untouched (still owned by the caller). */
+void *pt_realloc(void *p, size_t size, const char *what);
 /* Formats into a freshly allocated string (NULL on failure, error set). */
 char *pt_strfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Test hook: the n-th allocation (0-based) through these functions on the calling thread fails
+ * as if memory had run out, once; n < 0 turns it off. pt_alloc_fault_pending() is true while
+ * the failure has not happened yet (the operation needed fewer allocations). */
+void pt_alloc_fail_nth(long n);
+bool pt_alloc_fault_pending(void);
 
 /* Overflow-checked size arithmetic: return false when the result does not fit. */
 bool pt_mul_size(size_t a, size_t b, size_t *out);

@@ -1,4 +1,5 @@
 /* Growable byte buffer and int32 vector (geometric growth, checked allocation). */
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "core/error.h"
 
@@ -13,7 +14,7 @@ static ptune_status grow(void **data, size_t *cap, size_t need, size_t elem, con
         if (n > SIZE_MAX / 2 / elem) return pt_fail(PTUNE_E_NOMEM, "%s too large (%zu elements)", what, need);
         n *= 2;
     }
-    void *p = realloc(*data, n * elem);
+    void *p = pt_realloc(*data, n * elem, "buf buffer");
     if (!p) return pt_fail(PTUNE_E_NOMEM, "out of memory growing %s to %zu bytes", what, n * elem);
     *data = p;
     *cap = n;

@@ -97,7 +97,9 @@ static void prefix_store(ptune_ctx *c, const gen_seq *q, int slot)
     struct pt_prefix_entry *p = &c->prefix[victim];
     const size_t n = prefix_floats(c, q->n_virtual);
     if (p->n_virtual != q->n_virtual || !p->k) {
-        float *k = malloc(n * sizeof(float)), *v = malloc(n * sizeof(float));
+        /* the cache is an optimisation: without memory for it the generation goes on uncached */
+        float *k = pt_malloc_array(n, sizeof(float), "prefix cache keys");
+        float *v = k ? pt_malloc_array(n, sizeof(float), "prefix cache values") : NULL;
         if (!k || !v) {
             free(k);
             free(v);

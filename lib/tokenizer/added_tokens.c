@@ -134,7 +134,7 @@ ptune_status pt_added_tokens_add(pt_added_tokens *a, const pt_added_token *t)
     }
     if (a->n == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 16;
-        pt_added_token *nt = realloc(a->toks, cap * sizeof *nt);
+        pt_added_token *nt = pt_realloc(a->toks, cap * sizeof *nt, "added_tokens buffer");
         if (!nt) {
             free(c);
             return pt_fail(PTUNE_E_NOMEM, "out of memory growing the added token list to %zu entries", cap);
@@ -167,7 +167,7 @@ static ptune_status trie_new_node(trie *t, unsigned char b, int32_t *out)
 {
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 256;
-        tnode *nn = realloc(t->nodes, cap * sizeof *nn);
+        tnode *nn = pt_realloc(t->nodes, cap * sizeof *nn, "added_tokens buffer");
         if (!nn) return pt_fail(PTUNE_E_NOMEM, "out of memory growing the added token trie to %zu nodes", cap);
         t->nodes = nn;
         t->cap = cap;
@@ -296,7 +296,7 @@ static ptune_status push_split(pt_split **splits, size_t *n, size_t *cap, size_t
 {
     if (*n == *cap) {
         size_t c = *cap ? *cap * 2 : 16;
-        pt_split *ns = realloc(*splits, c * sizeof *ns);
+        pt_split *ns = pt_realloc(*splits, c * sizeof *ns, "added_tokens buffer");
         if (!ns) return pt_fail(PTUNE_E_NOMEM, "out of memory growing the split list to %zu entries", c);
         *splits = ns;
         *cap = c;

@@ -174,7 +174,7 @@ static ptune_status grow_array(void **p, size_t *cap, size_t need, size_t elem, 
         if (n > SIZE_MAX / 4 / elem) return pt_fail(PTUNE_E_NOMEM, "%s too large", what);
         n *= 2;
     }
-    void *q = realloc(*p, n * elem);
+    void *q = pt_realloc(*p, n * elem, "bpe buffer");
     if (!q) return pt_fail(PTUNE_E_NOMEM, "out of memory growing %s to %zu bytes", what, n * elem);
     *p = q;
     *cap = n;
@@ -735,7 +735,7 @@ static ptune_status bg_reserve(bigram **h, size_t *cap, size_t need)
     size_t nc = *cap ? *cap * 2 : 64;
     while (nc < need) nc *= 2;
     if (nc > SIZE_MAX / sizeof(bigram)) return pt_fail(PTUNE_E_NOMEM, "SentencePiece merge queue too large");
-    bigram *nh = realloc(*h, nc * sizeof(bigram));
+    bigram *nh = pt_realloc(*h, nc * sizeof(bigram), "bpe buffer");
     if (!nh) return pt_fail(PTUNE_E_NOMEM, "out of memory growing the SentencePiece merge queue to %zu entries", nc);
     *h = nh;
     *cap = nc;

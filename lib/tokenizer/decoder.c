@@ -71,7 +71,7 @@ static ptune_status tl_close(tlist *l)
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         if (cap > SIZE_MAX / sizeof(size_t)) return pt_fail(PTUNE_E_NOMEM, "decoder: too many tokens");
-        size_t *e = realloc(l->end, cap * sizeof(size_t));
+        size_t *e = pt_realloc(l->end, cap * sizeof(size_t), "decoder buffer");
         if (!e) return pt_fail(PTUNE_E_NOMEM, "out of memory growing the decoder token list to %zu entries", cap);
         l->end = e;
         l->cap = cap;

@@ -56,7 +56,7 @@ static ptune_status add_step(pt_normalizer *n, const nstep *st)
 {
     if (n->n == n->cap) {
         size_t cap = n->cap ? n->cap * 2 : 4;
-        nstep *ns = realloc(n->steps, cap * sizeof *ns);
+        nstep *ns = pt_realloc(n->steps, cap * sizeof *ns, "normalizer buffer");
         if (!ns) return pt_fail(PTUNE_E_NOMEM, "out of memory growing the normalizer list");
         n->steps = ns;
         n->cap = cap;
@@ -220,7 +220,7 @@ static ptune_status utf8proc_run(const char *s, size_t len, utf8proc_option_t op
         size_t cap = (size_t)r + 1 > 2 * x->cps_cap ? (size_t)r + 1 : 2 * x->cps_cap;
         if (cap > SIZE_MAX / sizeof(utf8proc_int32_t))
             return pt_fail(PTUNE_E_NOMEM, "text too large to normalize (%zu bytes)", len);
-        utf8proc_int32_t *n = realloc(x->cps, cap * sizeof *n);
+        utf8proc_int32_t *n = pt_realloc(x->cps, cap * sizeof *n, "normalizer buffer");
         if (!n) return pt_fail(PTUNE_E_NOMEM, "out of memory normalizing %zu bytes", len);
         x->cps = n;
         x->cps_cap = cap - 1;

@@ -90,7 +90,7 @@ static ptune_status spans_push(pt_spans *sp, size_t start, size_t end, bool is_m
     if (sp->n == sp->cap) {
         size_t cap = sp->cap ? sp->cap * 2 : 64;
         if (cap > SIZE_MAX / sizeof(pt_span)) return pt_fail(PTUNE_E_NOMEM, "too many pattern matches");
-        pt_span *nv = realloc(sp->v, cap * sizeof(pt_span));
+        pt_span *nv = pt_realloc(sp->v, cap * sizeof(pt_span), "pattern buffer");
         if (!nv) return pt_fail(PTUNE_E_NOMEM, "out of memory growing the match list to %zu entries", cap);
         sp->v = nv;
         sp->cap = cap;

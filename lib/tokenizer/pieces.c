@@ -1,5 +1,6 @@
 /* pt_pieces: a list of text pieces stored back to back in one buffer (what pre-tokenizers
  * produce and the BPE model consumes). Owns only the piece list operations. */
+#include "core/alloc.h"
 #include "tokenizer/pieces.h"
 
 #include <stdlib.h>
@@ -30,7 +31,7 @@ ptune_status pt_pieces_push(pt_pieces *p, const char *s, size_t len)
             if (cap > SIZE_MAX / 2 / sizeof(size_t)) return pt_fail(PTUNE_E_NOMEM, "too many text pieces");
             cap *= 2;
         }
-        size_t *ns = realloc(p->start, cap * sizeof(size_t));
+        size_t *ns = pt_realloc(p->start, cap * sizeof(size_t), "pieces buffer");
         if (!ns) return pt_fail(PTUNE_E_NOMEM, "out of memory growing the piece list to %zu entries", cap);
         p->start = ns;
         p->cap = cap;

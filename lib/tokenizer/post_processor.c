@@ -47,7 +47,7 @@ static pt_post_processor *new_pp(ppkind kind)
 /* Appends an item to a template (ids copied; ids == NULL with n == 0 and seq marks $A). */
 static ptune_status add_item(pt_post_processor *p, bool is_sequence, const int32_t *ids, size_t n)
 {
-    pp_item *items = realloc(p->items, (p->n_items + 1) * sizeof *items);
+    pp_item *items = pt_realloc(p->items, (p->n_items + 1) * sizeof *items, "post_processor buffer");
     if (!items) return pt_fail(PTUNE_E_NOMEM, "out of memory growing a post-processor template");
     p->items = items;
     pp_item *it = &items[p->n_items];

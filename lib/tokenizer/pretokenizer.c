@@ -102,7 +102,7 @@ static ptune_status add_step(pt_pretokenizer *p, pstep *st)
 {
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 4;
-        pstep *ns = realloc(p->steps, cap * sizeof *ns);
+        pstep *ns = pt_realloc(p->steps, cap * sizeof *ns, "pretokenizer buffer");
         if (!ns) {
             pt_pattern_free(st->pat);
             return pt_fail(PTUNE_E_NOMEM, "out of memory growing the pre-tokenizer list");

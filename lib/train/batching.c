@@ -58,7 +58,7 @@ static ptune_status plan_push(pt_batch_plan *plan, const pt_micro_batch *mb)
 {
     if (plan->n_mb == plan->cap) {
         int64_t cap = plan->cap ? plan->cap * 2 : 16;
-        pt_micro_batch *p = realloc(plan->mb, sizeof *p * (size_t)cap);
+        pt_micro_batch *p = pt_realloc(plan->mb, sizeof *p * (size_t)cap, "batching buffer");
         if (!p) return pt_fail(PTUNE_E_NOMEM, "out of memory planning %lld micro-batches", (long long)cap);
         plan->mb = p;
         plan->cap = cap;
@@ -125,7 +125,7 @@ int64_t pt_plan_max_rows(const pt_example_sizes *sz, int32_t n_virtual, int32_t 
     int64_t k = batch_size < sz->n ? batch_size : sz->n;
     if (k == sz->n) return all;
     /* the k longest examples: sort a copy of the lengths (falls back to the total on OOM) */
-    int32_t *tmp = malloc(sizeof *tmp * (size_t)sz->n);
+    int32_t *tmp = pt_malloc_array((size_t)sz->n, sizeof *tmp, "batch order");
     if (!tmp) return all;
     memcpy(tmp, sz->len, sizeof *tmp * (size_t)sz->n);
     qsort(tmp, (size_t)sz->n, sizeof *tmp, cmp_desc_i32);

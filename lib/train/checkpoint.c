@@ -303,7 +303,7 @@ static ptune_status prune(ptune_trainer *t)
         }
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 16;
-            ckpt_entry *nv = realloc(v, sizeof *nv * nc);
+            ckpt_entry *nv = pt_realloc(v, sizeof *nv * nc, "checkpoint buffer");
             if (!nv) {
                 free(path);
                 s = pt_fail(PTUNE_E_NOMEM, "out of memory listing checkpoints");

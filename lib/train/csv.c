@@ -1,5 +1,6 @@
 /* RFC 4180 CSV records from a memory buffer: quoted fields, "" escapes, CRLF/LF/CR line ends,
  * BOM, strict or Python-compatible lenient quotes, and 1-based line:column positions. */
+#include "core/alloc.h"
 #include "train/csv.h"
 #include "core/error.h"
 
@@ -83,10 +84,10 @@ static ptune_status push_field(pt_csv_reader *r, size_t off, int64_t line, int64
         size_t cap = r->cap_fields ? r->cap_fields * 2 : 16;
         if (cap > SIZE_MAX / sizeof(pt_csv_field))
             return pt_fail(PTUNE_E_NOMEM, "%s:%lld: too many CSV fields in one record", r->name, (long long)line);
-        pt_csv_field *f = realloc(r->fields, cap * sizeof *f);
+        pt_csv_field *f = pt_realloc(r->fields, cap * sizeof *f, "csv buffer");
         if (!f) return pt_fail(PTUNE_E_NOMEM, "%s: out of memory for %zu CSV fields", r->name, cap);
         r->fields = f;
-        size_t *o = realloc(r->field_off, cap * sizeof *o);
+        size_t *o = pt_realloc(r->field_off, cap * sizeof *o, "csv buffer");
         if (!o) return pt_fail(PTUNE_E_NOMEM, "%s: out of memory for %zu CSV fields", r->name, cap);
         r->field_off = o;
         r->cap_fields = cap;

@@ -166,11 +166,11 @@ static ptune_status grow_tokens(builder *b, size_t need)
             return pt_fail(PTUNE_E_NOMEM, "%s: too many tokens (%zu)", b->name, need);
         cap *= 2;
     }
-    int32_t *ids = realloc(b->ids, cap * sizeof *ids);
+    int32_t *ids = pt_realloc(b->ids, cap * sizeof *ids, "dataset buffer");
     if (!ids) return pt_fail(PTUNE_E_NOMEM, "%s: out of memory for %zu token ids", b->name, cap);
     b->ids = ids;
     if (b->masked) {
-        int32_t *labels = realloc(b->labels, cap * sizeof *labels);
+        int32_t *labels = pt_realloc(b->labels, cap * sizeof *labels, "dataset buffer");
         if (!labels) return pt_fail(PTUNE_E_NOMEM, "%s: out of memory for %zu labels", b->name, cap);
         b->labels = labels;
     }
@@ -243,7 +243,7 @@ static ptune_status add_example(builder *b, const char *text, size_t text_len, c
     }
     if ((size_t)b->n + 2 > b->cap_off) {
         size_t cap = b->cap_off ? b->cap_off * 2 : 256;
-        int64_t *o = cap > SIZE_MAX / sizeof *o ? NULL : realloc(b->offsets, cap * sizeof *o);
+        int64_t *o = cap > SIZE_MAX / sizeof *o ? NULL : pt_realloc(b->offsets, cap * sizeof *o, "dataset buffer");
         if (!o) return pt_fail(PTUNE_E_NOMEM, "%s: out of memory for %zu example offsets", b->name, cap);
         if (!b->offsets) o[0] = 0;
         b->offsets = o;
@@ -278,13 +278,13 @@ static ptune_status builder_finish(builder *b, ptune_dataset **out)
     ptune_dataset *d = pt_calloc(1, sizeof *d, "dataset");
     if (!d) return PTUNE_E_NOMEM;
     /* shrinking never fails in practice; keep the larger block when it does */
-    int32_t *ids = realloc(b->ids, b->len * sizeof *ids);
+    int32_t *ids = pt_realloc(b->ids, b->len * sizeof *ids, "dataset buffer");
     if (ids) b->ids = ids;
     if (b->masked) {
-        int32_t *labels = realloc(b->labels, b->len * sizeof *labels);
+        int32_t *labels = pt_realloc(b->labels, b->len * sizeof *labels, "dataset buffer");
         if (labels) b->labels = labels;
     }
-    int64_t *off = realloc(b->offsets, ((size_t)b->n + 1) * sizeof *off);
+    int64_t *off = pt_realloc(b->offsets, ((size_t)b->n + 1) * sizeof *off, "dataset buffer");
     if (off) b->offsets = off;
     d->n = b->n;
     d->offsets = b->offsets;
@@ -750,16 +750,16 @@ PTUNE_API ptune_status ptune_dataset_split(ptune_dataset *d, double fraction, ui
     free(chosen);
     d->n = ki;
     /* give back the moved-out part (a failed shrink keeps the larger block) */
-    int32_t *ids = realloc(d->ids, kat * sizeof *ids);
+    int32_t *ids = pt_realloc(d->ids, kat * sizeof *ids, "dataset buffer");
     if (ids) {
         if (!separate) d->labels = ids;
         d->ids = ids;
     }
     if (separate) {
-        int32_t *labels = realloc(d->labels, kat * sizeof *labels);
+        int32_t *labels = pt_realloc(d->labels, kat * sizeof *labels, "dataset buffer");
         if (labels) d->labels = labels;
     }
-    int64_t *off = realloc(d->offsets, ((size_t)ki + 1) * sizeof *off);
+    int64_t *off = pt_realloc(d->offsets, ((size_t)ki + 1) * sizeof *off, "dataset buffer");
     if (off) d->offsets = off;
     *eval_out = e;
     return PTUNE_OK;

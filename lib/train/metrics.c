@@ -49,7 +49,7 @@ ptune_status pt_metrics_add(pt_metrics *m, const ptune_train_progress *p)
         size_t bytes;
         if (cap < m->cap || !pt_mul_size(cap, sizeof *m->records, &bytes))
             return pt_fail(PTUNE_E_NOMEM, "metrics log: too many records");
-        pt_metrics_record *r = realloc(m->records, bytes);
+        pt_metrics_record *r = pt_realloc(m->records, bytes, "metrics buffer");
         if (!r) return pt_fail(PTUNE_E_NOMEM, "out of memory growing the metrics log to %zu records", cap);
         m->records = r;
         m->cap = cap;

@@ -794,7 +794,7 @@ static ptune_status read_file(const char *path, char **out, size_t *len)
                 break;
             }
             size_t ncap = cap ? cap * 2 : 4096;
-            char *nb = realloc(buf, ncap + 1);
+            char *nb = pt_realloc(buf, ncap + 1, "run_config buffer");
             if (!nb) {
                 s = pt_fail(PTUNE_E_NOMEM, "%s: out of memory reading the file", path);
                 break;

@@ -124,13 +124,13 @@ static ptune_status fit_memory(ptune_trainer *t)
 static ptune_status ensure_batch_cap(ptune_trainer *t, int32_t count)
 {
     if (count <= t->b_cap) return PTUNE_OK;
-    const int32_t **ids = realloc(t->b_ids, sizeof *ids * (size_t)count);
+    const int32_t **ids = pt_realloc(t->b_ids, sizeof *ids * (size_t)count, "trainer buffer");
     if (!ids) return pt_fail(PTUNE_E_NOMEM, "out of memory for a batch of %d sequences", count);
     t->b_ids = ids;
-    const int32_t **labels = realloc(t->b_labels, sizeof *labels * (size_t)count);
+    const int32_t **labels = pt_realloc(t->b_labels, sizeof *labels * (size_t)count, "trainer buffer");
     if (!labels) return pt_fail(PTUNE_E_NOMEM, "out of memory for a batch of %d sequences", count);
     t->b_labels = labels;
-    int32_t *len = realloc(t->b_len, sizeof *len * (size_t)count);
+    int32_t *len = pt_realloc(t->b_len, sizeof *len * (size_t)count, "trainer buffer");
     if (!len) return pt_fail(PTUNE_E_NOMEM, "out of memory for a batch of %d sequences", count);
     t->b_len = len;
     t->b_cap = count;

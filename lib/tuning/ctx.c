@@ -97,10 +97,10 @@ ptune_status pt_ctx_reserve_kv(struct ptune_ctx *c, int32_t slots)
 ptune_status pt_ctx_reserve_seqs(struct ptune_ctx *c, int32_t n_seq)
 {
     if (n_seq <= c->seq_cap) return PTUNE_OK;
-    int32_t *a = realloc(c->seq_row0, sizeof(int32_t) * ((size_t)n_seq + 1));
+    int32_t *a = pt_realloc(c->seq_row0, sizeof(int32_t) * ((size_t)n_seq + 1), "ctx buffer");
     if (!a) return pt_fail(PTUNE_E_NOMEM, "out of memory for %d sequences", n_seq);
     c->seq_row0 = a;
-    int32_t *b = realloc(c->seq_logit_row0, sizeof(int32_t) * ((size_t)n_seq + 1));
+    int32_t *b = pt_realloc(c->seq_logit_row0, sizeof(int32_t) * ((size_t)n_seq + 1), "ctx buffer");
     if (!b) return pt_fail(PTUNE_E_NOMEM, "out of memory for %d sequences", n_seq);
     c->seq_logit_row0 = b;
     c->seq_cap = n_seq;

@@ -3,7 +3,9 @@
  * replayed by the normal test suite (under ASan+UBSan in CI).
  *
  *   replay_X --list-seeds          print the target's seed files (from FZ_SEEDS), one per line
- *   replay_X [--seeds] [PATH ...]  run the seeds and/or files / directories of inputs
+ *   replay_X [--seeds] [--corpus DIR] [PATH ...]
+ *                                  run the seeds, a corpus directory (absent = empty) and/or
+ *                                  files / directories of inputs
  *
  * Exit 77 when --seeds needs ../shared and it is absent (1 when CI is set). */
 #include "fuzz_support.h"
@@ -105,6 +107,9 @@ int main(int argc, char **argv)
             }
             bad |= r;
             if (list) return bad;
+        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
+            struct stat st;
+            if (stat(argv[++i], &st) == 0) bad |= run_path(argv[i]); /* git keeps no empty directory */
         } else {
             bad |= run_path(argv[i]);
         }
