@@ -491,7 +491,10 @@ PTUNE_API ptune_status ptune_optimizer_new(const ptune_optimizer_params *p, cons
  *  and the schedule advances. With grad_accum_steps 1 every call is an update.
  *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (NULL, or a prompt of another shape); PTUNE_E_NUMERIC
  *  (a NaN/Inf gradient element, named in the message: nothing is updated, neither the values,
- *  the state nor the prompt's gradient, so the call can be retried after fixing it). */
+ *  the state nor the prompt's gradient, so the call can be retried after fixing it; or an
+ *  update that would make a prompt value NaN/Inf, e.g. a learning rate far too large: the
+ *  values and the state are left as they were, the schedule does not advance, and an open
+ *  accumulation window is discarded). */
 PTUNE_API ptune_status ptune_optimizer_step(ptune_optimizer *o, ptune_prompt *p);
 /** The learning rate the next update will use: peak lr × schedule(updates so far). For
  *  Adafactor it is the rate before the parameter scale max(eps2, RMS(prompt)), which depends on

@@ -175,6 +175,9 @@ PTUNE_API ptune_status ptune_optimizer_new(const ptune_optimizer_params *given, 
     }
     if (ok && p.grad_accum_steps > 1) ok = (o->accum = pt_calloc(n, sizeof(double), "gradient accumulator")) != NULL;
     if (ok) ok = (o->work = pt_malloc_array(n, sizeof(double), "optimizer scratch")) != NULL;
+    if (ok)
+        ok = (o->saved = pt_malloc_array(3 * n + (size_t)pr->n_virtual + (size_t)pr->n_embd, sizeof(float),
+                                         "optimizer state snapshot")) != NULL;
     if (!ok) {
         ptune_optimizer_free(o);
         return PTUNE_E_NOMEM;
@@ -192,6 +195,7 @@ PTUNE_API void ptune_optimizer_free(ptune_optimizer *o)
     free(o->col);
     free(o->accum);
     free(o->work);
+    free(o->saved);
     free(o);
 }
 
@@ -311,6 +315,23 @@ static void update_adafactor(ptune_optimizer *o, float *values, double *g, doubl
     }
 }
 
+/* Saves (save = true) or restores the prompt values and every state buffer an update writes. */
+static void state_copy(ptune_optimizer *o, float *values, bool save)
+{
+    struct {
+        float *buf;
+        size_t n;
+    } parts[] = {{values, o->n}, {o->exp_avg, o->n}, {o->exp_avg_sq, o->n}, {o->row, (size_t)o->n_virtual},
+                 {o->col, (size_t)o->n_embd}};
+    float *at = o->saved;
+    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+        if (!parts[k].buf) continue;
+        if (save) memcpy(at, parts[k].buf, parts[k].n * sizeof(float));
+        else memcpy(parts[k].buf, at, parts[k].n * sizeof(float));
+        at += parts[k].n;
+    }
+}
+
 PTUNE_API ptune_status ptune_optimizer_step(ptune_optimizer *o, ptune_prompt *pr)
 {
     if (!o || !pr) return pt_fail(PTUNE_E_INVALID_ARG, "ptune_optimizer_step: optimizer and prompt are required");
@@ -350,11 +371,26 @@ PTUNE_API ptune_status ptune_optimizer_step(ptune_optimizer *o, ptune_prompt *pr
     }
 
     double lr = scheduled_lr(o, o->steps);
+    /* an update that overflows (a learning rate far too large) must not leave an Inf/NaN prompt
+     * behind: the prompt and the state are kept as they were and the step fails */
+    state_copy(o, pr->values, true);
     switch (o->p.kind) {
     case PTUNE_OPTIMIZER_ADAMW: update_adamw(o, pr->values, g, lr); break;
     case PTUNE_OPTIMIZER_SGD: update_sgd(o, pr->values, g, lr); break;
     default: update_adafactor(o, pr->values, g, lr); break;
     }
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(pr->values[i])) {
+            state_copy(o, pr->values, false);
+            if (accum_steps > 1) { /* the window's gradients are already folded in: it starts over */
+                memset(o->accum, 0, n * sizeof *o->accum);
+                o->accum_count = 0;
+            }
+            return pt_fail(PTUNE_E_NUMERIC,
+                           "ptune_optimizer_step: the update makes prompt element [%zu, %zu] %s (lr %g); the "
+                           "prompt and the optimizer state are unchanged",
+                           i / (size_t)o->n_embd, i % (size_t)o->n_embd, isnan(pr->values[i]) ? "NaN" : "Inf", lr);
+        }
 
     if (accum_steps > 1) {
         memset(o->accum, 0, n * sizeof *o->accum);

@@ -33,6 +33,8 @@ struct ptune_optimizer {
     double *accum;              /* [n] gradient sum over the current accumulation window
                                    (grad_accum_steps > 1 only) */
     double *work;               /* [n] scratch: the clipped gradient, then the update */
+    float *saved;               /* [3n + n_virtual + n_embd] the prompt and state before an
+                                   update, restored when the update is not finite */
 };
 
 /* Stable names of the kinds, for files and messages ("adamw", "sgd", "adafactor", "unknown"). */

@@ -261,6 +261,71 @@ static void test_invalid_utf8_and_nan_prompt(void **state)
     ptune_model_free(m);
 }
 
+/* A run whose updates overflow (lr 3e38: a few steps push prompt values past FLT_MAX): the
+ * failing step returns PTUNE_E_NUMERIC, leaves the prompt exactly as the last good step left it,
+ * and the newest checkpoint is that last good step, from which a new trainer resumes. */
+static void test_nan_loss_keeps_last_good_state(void **state)
+{
+    (void)state;
+    ptune_model *m = load("models/aidreams260K.gguf");
+    char *dir = pt_test_tmpdir();
+    char csv[4200], ckdir[4200];
+    snprintf(csv, sizeof csv, "%s/d.csv", dir);
+    snprintf(ckdir, sizeof ckdir, "%s/checkpoints", dir);
+    static const char data[] = "text\nI want you to act as a logistician.\nI want you to act as a poet.\n"
+                               "I want you to act as a terminal.\nI want you to act as a chef.\n";
+    pt_test_write_file(csv, data, sizeof data - 1);
+    ptune_dataset *d = NULL;
+    assert_int_equal(ptune_dataset_load(m, csv, NULL, &d), PTUNE_OK);
+    ptune_prompt *p = random_prompt(m, 4);
+    ptune_optimizer_params op;
+    ptune_optimizer_params_init(&op);
+    op.lr = 3e38f;
+    op.max_grad_norm = 0.0f;
+    ptune_trainer_params tp;
+    ptune_trainer_params_init(&tp);
+    tp.max_steps = 40;
+    tp.batch_size = 2;
+    tp.n_threads = 1;
+    tp.optimizer = &op;
+    tp.checkpoint_dir = ckdir;
+    tp.checkpoint_every = 1;
+    ptune_trainer *t = NULL;
+    assert_int_equal(ptune_trainer_new(m, p, d, NULL, &tp, &t), PTUNE_OK);
+    const size_t bytes = sizeof(float) * 4 * (size_t)ptune_model_n_embd(m);
+    float *before = malloc(bytes);
+    assert_non_null(before);
+    ptune_status s = PTUNE_OK;
+    int64_t good = 0;
+    for (int i = 0; i < 40 && s == PTUNE_OK; i++) {
+        memcpy(before, ptune_prompt_values(p), bytes);
+        s = ptune_trainer_step(t);
+        if (s == PTUNE_OK) good = ptune_trainer_progress(t)->step;
+    }
+    expect(s, PTUNE_E_NUMERIC, "unchanged");
+    assert_true(good >= 1);
+    assert_memory_equal(before, ptune_prompt_values(p), bytes); /* the failed step changed nothing */
+    char newest[4300];
+    snprintf(newest, sizeof newest, "%s/checkpoint-%lld", ckdir, (long long)good);
+    struct stat st;
+    assert_int_equal(stat(newest, &st), 0);
+    ptune_trainer_free(t);
+    /* a fresh trainer resumes from the last good checkpoint */
+    ptune_prompt *p2 = random_prompt(m, 4);
+    assert_int_equal(ptune_trainer_new(m, p2, d, NULL, &tp, &t), PTUNE_OK);
+    assert_int_equal(ptune_trainer_resume(t, newest), PTUNE_OK);
+    assert_int_equal(ptune_trainer_progress(t)->step, good);
+    assert_memory_equal(before, ptune_prompt_values(p2), bytes);
+    ptune_trainer_free(t);
+    ptune_prompt_free(p2);
+    free(before);
+    ptune_prompt_free(p);
+    ptune_dataset_free(d);
+    pt_test_rmtree(dir);
+    free(dir);
+    ptune_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_prompt_and_sequence_beyond_context),
         cmocka_unit_test(test_example_longer_than_context),
         cmocka_unit_test(test_invalid_utf8_and_nan_prompt),
+        cmocka_unit_test(test_nan_loss_keeps_last_good_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
