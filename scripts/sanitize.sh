@@ -25,7 +25,8 @@ echo "== TSan: the concurrency tests"
 ninja -C "$tsan" >/dev/null
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     meson test -C "$tsan" --print-errorlogs --timeout-multiplier 4 \
-    core_error core_threads_rng tokenizer_bpe tokenizer_pretok tuning_forward_api generate_generate
+    core_error core_threads_rng tokenizer_bpe tokenizer_pretok tuning_forward_api generate_generate \
+    reliability_thread_contract
 
 echo "== valgrind memcheck: the examples"
 build=${BUILD_DIR:-build}

@@ -18,8 +18,17 @@
  * - Ownership: whoever calls *_new / *_load frees with the matching *_free; *_free(NULL) is a
  *   no-op. Pointers returned by getters stay valid until the next call that modifies that
  *   handle. Inputs are copied unless documented as borrowed.
- * - Threads: a ptune_model is read-only after loading and may be used by any number of
- *   threads at once. A ptune_ctx or ptune_prompt is used by one thread at a time.
+ * - Threads (tested in tests/reliability/test_thread_contract.c, tests/tuning/test_forward_api.c
+ *   and tests/generate/test_generate.c, under ThreadSanitizer in the test command):
+ *   . any number of threads at once: a ptune_model (read-only after loading; contexts made on
+ *     it by different threads), a ptune_tokenizer and a model's tokenizer (encode, decode,
+ *     lookups), a ptune_dataset (except ptune_dataset_split, which modifies it), every *_load,
+ *     *_new and *_params_init call, ptune_status_str and ptune_last_error;
+ *   . one thread at a time (give each thread its own): ptune_ctx, ptune_prompt,
+ *     ptune_optimizer, ptune_trainer, ptune_token_stream;
+ *   . process-wide state: only the log callback (ptune_set_log_callback) and OpenBLAS's thread
+ *     count (ptune_set_blas_threads); error messages are thread-local. There is no other global
+ *     mutable state.
  * - Nothing in the library prints, exits or aborts on bad input.
  */
 #ifndef PTUNE_PTUNE_H

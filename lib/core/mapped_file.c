@@ -66,11 +66,8 @@ void pt_mapped_file_close(pt_mapped_file *f)
 
 void pt_mapped_release(const void *p, size_t n)
 {
-    static size_t page;
-    if (!page) {
-        long ps = sysconf(_SC_PAGESIZE);
-        page = ps > 0 ? (size_t)ps : 4096;
-    }
+    const long ps = sysconf(_SC_PAGESIZE); /* no cached copy: loads run on many threads at once */
+    const size_t page = ps > 0 ? (size_t)ps : 4096;
     uintptr_t b = ((uintptr_t)p + page - 1) / page * page, e = ((uintptr_t)p + n) / page * page;
     if (e > b) (void)madvise((void *)b, e - b, MADV_DONTNEED); /* advisory: failure changes nothing */
 }

@@ -277,7 +277,8 @@ static double read_eval_loss(const char *ckpt)
     return v;
 }
 
-/* Keeps the last checkpoint_keep checkpoints by step plus the one with the lowest eval loss
+/* Removes the temporaries of interrupted saves, and keeps the last checkpoint_keep checkpoints
+ * by step plus the one with the lowest eval loss
  * (the earliest on ties); deletes the other checkpoint-<step> directories of checkpoint_dir. */
 static ptune_status prune(ptune_trainer *t)
 {
@@ -289,6 +290,13 @@ static ptune_status prune(ptune_trainer *t)
     ptune_status s = PTUNE_OK;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
+        if (!strncmp(e->d_name, "checkpoint-", 11) && strstr(e->d_name, ".tmp-")) {
+            /* the temporary of a save that was killed before its rename: never a checkpoint */
+            char *stale = pt_strfmt("%s/%s", t->checkpoint_dir, e->d_name);
+            if (stale) rmtree(stale);
+            free(stale);
+            continue;
+        }
         int64_t step = parse_ckpt_name(e->d_name);
         if (step < 0) continue;
         char *path = pt_strfmt("%s/%s", t->checkpoint_dir, e->d_name);
@@ -321,8 +329,15 @@ static ptune_status prune(ptune_trainer *t)
         for (size_t i = 0; i < n; i++)
             if (!isnan(v[i].eval_loss) && (best == n || v[i].eval_loss < v[best].eval_loss)) best = i;
         size_t keep = (size_t)t->p.checkpoint_keep;
-        for (size_t i = 0; i + keep < n; i++)
-            if (i != best) rmtree(v[i].path);
+        for (size_t i = 0; i + keep < n; i++) {
+            if (i == best) continue;
+            /* renamed out of the way first: a process killed while deleting leaves a temporary
+             * (removed by the next prune), never a checkpoint-<step> with files missing */
+            char *doomed = pt_strfmt("%s.tmp-pruned", v[i].path);
+            if (doomed && rename(v[i].path, doomed) == 0) rmtree(doomed);
+            else rmtree(v[i].path);
+            free(doomed);
+        }
     }
     for (size_t i = 0; i < n; i++) free(v[i].path);
     free(v);

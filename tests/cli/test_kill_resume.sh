@@ -53,6 +53,9 @@ total=$(sed -n 's|^step [0-9]*/\([0-9]*\) .*|\1|p' "$tmp/progress.txt" | tail -1
 newest=0
 for d in "$tmp"/out/checkpoints/checkpoint-*; do
     [ -d "$d" ] || continue
+    # a save killed before its rename leaves checkpoint-N.tmp-XXXXXX: never taken for a
+    # checkpoint, and removed by the next save (checked after the resume below)
+    [[ "$d" == *.tmp-* ]] && { echo "interrupted save left ${d##*/}"; continue; }
     n=${d##*-}
     [[ "$n" =~ ^[0-9]+$ ]] || fail "unexpected checkpoint entry $d"
     # complete: the files a checkpoint consists of (docs/train.md)
@@ -72,4 +75,6 @@ final=$(sed -n 's|^step \([0-9]*\)/.*|\1|p' "$tmp/resume.txt" | tail -1)
 [ "$first" = "$((newest + 1))" ] || fail "resume started at step $first, expected $((newest + 1))"
 [ "$final" = "$total" ] || fail "resume ended at step $final, expected $total"
 [ -s "$tmp/out/adapter_model.safetensors" ] || fail "no adapter after the resumed run"
+leftover=$(ls -d "$tmp"/out/checkpoints/*.tmp-* 2>/dev/null)
+[ -z "$leftover" ] || fail "the resumed run left temporaries: $leftover"
 echo "ok: resumed at step $first and finished at step $final"
