@@ -586,7 +586,8 @@ ptune_status pt_dataset_build(const ptune_tokenizer *t, int32_t eos_id, const ch
     if (p.completion_column && format == PTUNE_DATA_TEXT)
         return pt_fail(PTUNE_E_INVALID_ARG, "%s: %s: completion_column \"%s\" needs a CSV or JSON Lines file, not %s",
                        fn, name, p.completion_column, format_name(format));
-    const unsigned char *d = data;
+    /* an empty file maps to NULL; arithmetic on a null pointer is undefined (found by fuzz_dataset) */
+    const unsigned char *d = data ? data : (const unsigned char *)"";
     size_t begin = size >= 3 && d[0] == 0xEF && d[1] == 0xBB && d[2] == 0xBF ? 3 : 0;
     if ((s = check_utf8(name, d, size, begin, format == PTUNE_DATA_CSV))) return s;
 
