@@ -8,7 +8,10 @@
 # target's seeds from ../shared and the tree. Work dirs: build-fuzz/work/<target>/ (corpus,
 # crash artifacts, log). --save-corpus merges each corpus (libFuzzer -merge=1) and copies the
 # inputs of at most 64 KiB that are not seed files into tests/fuzz/corpus/<target>/, which the
-# test suite replays. Exit status 1 when a target found a crash, leak or timeout.
+# test suite replays — only for the targets seeded from the tree: the others' inputs are
+# mutations of ../shared files, which stay out of the repository (CI replays their seeds and
+# the regression inputs added by hand). Exit status 1 when a target found a crash, leak or
+# timeout.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -72,7 +75,7 @@ for t in "${targets[@]}"; do
         ls -l "$work/artifacts" >&2
         status=1
     fi
-    if [ $save -eq 1 ]; then
+    if [ $save -eq 1 ] && [[ " run_config dataset tokenize " == *" $t "* ]]; then
         merged="$work/merged"
         rm -rf "$merged" && mkdir -p "$merged"
         ./build-fuzz/tests/fuzz/fuzz_"$t" -merge=1 "$merged" "tests/fuzz/corpus/$t" "$work/corpus" >/dev/null 2>&1 || true
