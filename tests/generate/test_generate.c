@@ -12,15 +12,6 @@
 
 #include "ptune/ptune.h"
 
-static ptune_model *load(const char *rel)
-{
-    char *path = pt_test_shared_path(rel);
-    ptune_model *m = NULL;
-    if (ptune_model_load(path, NULL, &m)) fail_msg("%s: %s", path, ptune_last_error());
-    free(path);
-    return m;
-}
-
 static ptune_ctx *gen_ctx(ptune_model *m, int32_t n_seq_max, int32_t logits)
 {
     ptune_ctx_params cp;
@@ -100,7 +91,7 @@ static void test_incremental_equals_full(void **state)
     const char *models[] = {"fixtures/models/tiny-bloom", "fixtures/models/tiny-gpt2", "fixtures/models/tiny-llama.gguf",
                             "fixtures/models/tiny-qwen2", "models/aidreams260K.gguf"};
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
-        ptune_model *m = load(models[i]);
+        ptune_model *m = pt_test_load_model(models[i]);
         check_incremental(m, NULL, models[i]);
         ptune_prompt *p = small_prompt(m, 4, 3);
         check_incremental(m, p, models[i]);
@@ -121,7 +112,7 @@ static void test_greedy_golden_text(void **state)
     assert_non_null(want);
     const char *forms[] = {"models/aidreams260K.gguf", "models/aidreams260K-hf"};
     for (int f = 0; f < 2; f++) {
-        ptune_model *m = load(forms[f]);
+        ptune_model *m = pt_test_load_model(forms[f]);
         ptune_ctx *c = gen_ctx(m, 1, PTUNE_LOGITS_NONE);
         ptune_sampling_params sp;
         ptune_sampling_params_init(&sp);
@@ -142,7 +133,7 @@ static void test_greedy_golden_text(void **state)
 static void test_mixed_batch_equals_separate(void **state)
 {
     (void)state;
-    ptune_model *m = load("models/aidreams260K.gguf");
+    ptune_model *m = pt_test_load_model("models/aidreams260K.gguf");
     ptune_prompt *p[3] = {small_prompt(m, 3, 1), NULL, small_prompt(m, 6, 2)};
     const int32_t in0[] = {1, 388, 355}, in1[] = {1, 260}, in2[] = {1, 319, 459, 355, 260};
     const int32_t *ins[3] = {in0, in1, in2};
@@ -180,7 +171,7 @@ static void test_mixed_batch_equals_separate(void **state)
 static void test_prefix_cache(void **state)
 {
     (void)state;
-    ptune_model *m = load("fixtures/models/tiny-llama.gguf");
+    ptune_model *m = pt_test_load_model("fixtures/models/tiny-llama.gguf");
     const int V = ptune_model_n_vocab(m);
     ptune_prompt *p = small_prompt(m, 10, 5);
     ptune_ctx_params cp;
@@ -237,7 +228,7 @@ static int on_tok(int32_t token, const char *bytes, size_t n, void *user)
 static void test_streaming_and_stops(void **state)
 {
     (void)state;
-    ptune_model *m = load("models/aidreams260K.gguf");
+    ptune_model *m = pt_test_load_model("models/aidreams260K.gguf");
     ptune_ctx *c = gen_ctx(m, 1, PTUNE_LOGITS_NONE);
     ptune_sampling_params sp;
     ptune_sampling_params_init(&sp);
@@ -319,7 +310,7 @@ static void *worker_main(void *arg)
 static void test_concurrent_threads(void **state)
 {
     (void)state;
-    ptune_model *m = load("models/aidreams260K.gguf");
+    ptune_model *m = pt_test_load_model("models/aidreams260K.gguf");
     worker w[4];
     pthread_t t[4];
     for (int i = 0; i < 4; i++) {

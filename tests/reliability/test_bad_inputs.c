@@ -18,15 +18,6 @@
 
 #include "ptune/ptune.h"
 
-static ptune_model *load(const char *rel)
-{
-    char *path = pt_test_shared_path(rel);
-    ptune_model *m = NULL;
-    if (ptune_model_load(path, NULL, &m)) fail_msg("%s: %s", path, ptune_last_error());
-    free(path);
-    return m;
-}
-
 static ptune_prompt *random_prompt(const ptune_model *m, int n_virtual)
 {
     ptune_prompt_params pp;
@@ -59,7 +50,7 @@ static int count_entries(const char *dir)
 static void test_prompt_for_another_model(void **state)
 {
     (void)state;
-    ptune_model *a = load("models/aidreams260K.gguf"), *b = load("fixtures/models/tiny-bloom"); /* 64 vs 72 wide */
+    ptune_model *a = pt_test_load_model("models/aidreams260K.gguf"), *b = pt_test_load_model("fixtures/models/tiny-bloom"); /* 64 vs 72 wide */
     assert_true(ptune_model_n_embd(a) != ptune_model_n_embd(b));
     char *dir = pt_test_tmpdir();
     ptune_prompt *p = random_prompt(a, 4);
@@ -83,7 +74,7 @@ static void test_prompt_for_another_model(void **state)
 static void test_disk_full_while_saving(void **state)
 {
     (void)state;
-    ptune_model *m = load("models/aidreams260K.gguf");
+    ptune_model *m = pt_test_load_model("models/aidreams260K.gguf");
     ptune_prompt *p = random_prompt(m, 64); /* 64 × n_embd floats: far above the 4 KiB limit */
     ptune_optimizer_params op;
     ptune_optimizer_params_init(&op);
@@ -135,7 +126,7 @@ static void test_disk_full_while_saving(void **state)
 static void test_directories_and_non_paths(void **state)
 {
     (void)state;
-    ptune_model *m = load("models/aidreams260K.gguf");
+    ptune_model *m = pt_test_load_model("models/aidreams260K.gguf");
     char *dir = pt_test_tmpdir();
     ptune_tokenizer *t = NULL;
     expect(ptune_tokenizer_load(dir, &t), PTUNE_E_IO, dir);
@@ -161,7 +152,7 @@ static void test_directories_and_non_paths(void **state)
 static void test_empty_datasets(void **state)
 {
     (void)state;
-    ptune_model *m = load("models/aidreams260K.gguf");
+    ptune_model *m = pt_test_load_model("models/aidreams260K.gguf");
     char *dir = pt_test_tmpdir();
     const struct {
         const char *name, *content, *needle;
@@ -189,7 +180,7 @@ static void test_empty_datasets(void **state)
 static void test_prompt_and_sequence_beyond_context(void **state)
 {
     (void)state;
-    ptune_model *m = load("models/aidreams260K.gguf");
+    ptune_model *m = pt_test_load_model("models/aidreams260K.gguf");
     const int32_t n_ctx = ptune_model_n_ctx(m), len = n_ctx - 2;
     assert_true(n_ctx > 8);
     ptune_ctx_params cp;
@@ -217,7 +208,7 @@ static void test_prompt_and_sequence_beyond_context(void **state)
 static void test_example_longer_than_context(void **state)
 {
     (void)state;
-    ptune_model *m = load("models/aidreams260K.gguf");
+    ptune_model *m = pt_test_load_model("models/aidreams260K.gguf");
     char *dir = pt_test_tmpdir();
     char path[4200];
     snprintf(path, sizeof path, "%s/long.txt", dir);
@@ -245,7 +236,7 @@ static void test_example_longer_than_context(void **state)
 static void test_invalid_utf8_and_nan_prompt(void **state)
 {
     (void)state;
-    ptune_model *m = load("models/aidreams260K.gguf");
+    ptune_model *m = pt_test_load_model("models/aidreams260K.gguf");
     int32_t ids[64], n = 0;
     static const char bad[] = "good \xff\xfe";
     expect(ptune_tokenize(m, bad, sizeof bad - 1, true, ids, 64, &n), PTUNE_E_INVALID_ARG, "5");
@@ -268,7 +259,7 @@ static void test_invalid_utf8_and_nan_prompt(void **state)
 static void test_nan_loss_keeps_last_good_state(void **state)
 {
     (void)state;
-    ptune_model *m = load("models/aidreams260K.gguf");
+    ptune_model *m = pt_test_load_model("models/aidreams260K.gguf");
     char *dir = pt_test_tmpdir();
     char csv[4200], ckdir[4200];
     snprintf(csv, sizeof csv, "%s/d.csv", dir);

@@ -47,6 +47,15 @@ char *pt_test_shared_path(const char *rel)
     return p;
 }
 
+ptune_model *pt_test_load_model(const char *rel)
+{
+    char *path = pt_test_shared_path(rel);
+    ptune_model *m = NULL;
+    if (ptune_model_load(path, NULL, &m)) fail_msg("%s: %s", path, ptune_last_error());
+    free(path);
+    return m;
+}
+
 static double *read_as_f64(const pt_tensor_view *v, size_t *n)
 {
     double *out = malloc(sizeof(double) * (size_t)(v->n_elements ? v->n_elements : 1));

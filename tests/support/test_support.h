@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "formats/safetensors.h"
+#include "ptune/ptune.h"
 
 #define PT_TEST_SKIP 77
 
@@ -24,6 +25,10 @@ char *pt_test_shared_path(const char *rel);
 double *pt_test_tensor_f64(const pt_safetensors *st, const char *name, size_t *n);
 /* Same, converted to int32 (for ids and labels). */
 int32_t *pt_test_tensor_i32(const pt_safetensors *st, const char *name, size_t *n);
+
+/* Loads shared/<rel> (GGUF file or HF directory) with default params; fails the test with the
+ * library's message otherwise. */
+ptune_model *pt_test_load_model(const char *rel);
 
 /* Creates a fresh temporary directory (malloc'd path); removed by pt_test_rmtree(). */
 char *pt_test_tmpdir(void);

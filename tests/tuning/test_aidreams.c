@@ -10,15 +10,6 @@
 
 #include "ptune/ptune.h"
 
-static ptune_model *load(const char *rel)
-{
-    char *path = pt_test_shared_path(rel);
-    ptune_model *m = NULL;
-    if (ptune_model_load(path, NULL, &m)) fail_msg("%s: %s", path, ptune_last_error());
-    free(path);
-    return m;
-}
-
 static json_t *golden(void)
 {
     char *path = pt_test_shared_path("models/aidreams260K-golden.json");
@@ -55,7 +46,7 @@ static void test_golden_logits(void **state)
 {
     (void)state;
     json_t *g = golden();
-    ptune_model *gg = load("models/aidreams260K.gguf"), *hf = load("models/aidreams260K-hf");
+    ptune_model *gg = pt_test_load_model("models/aidreams260K.gguf"), *hf = pt_test_load_model("models/aidreams260K-hf");
     json_t *cases = json_object_get(g, "logits");
     assert_true(json_array_size(cases) >= 3);
     double worst_ref = 0, worst_forms = 0;
@@ -99,7 +90,7 @@ static void test_golden_logits(void **state)
 
 static void greedy(const char *rel, const json_t *want)
 {
-    ptune_model *m = load(rel);
+    ptune_model *m = pt_test_load_model(rel);
     int32_t ids[64];
     int32_t n = 1;
     ids[0] = ptune_model_bos_id(m);

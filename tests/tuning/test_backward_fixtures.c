@@ -23,15 +23,6 @@ static const char *const variants[] = {
 
 static double worst_loss_rel, worst_grad_rel;
 
-static ptune_model *load(const char *rel)
-{
-    char *path = pt_test_shared_path(rel);
-    ptune_model *m = NULL;
-    if (ptune_model_load(path, NULL, &m)) fail_msg("%s: %s", path, ptune_last_error());
-    free(path);
-    return m;
-}
-
 static ptune_ctx *train_ctx(ptune_model *m, int threads, int recompute)
 {
     ptune_ctx_params cp;
@@ -146,7 +137,7 @@ static void test_variant(void **state)
     int checked = 0;
     for (int f = 0; f < 2; f++) {
         snprintf(rel, sizeof rel, forms[f], name);
-        ptune_model *m = load(rel);
+        ptune_model *m = pt_test_load_model(rel);
         size_t i;
         json_t *cs;
         json_array_foreach(json_object_get(manifest, "cases"), i, cs) {
@@ -179,7 +170,7 @@ static void test_finite_differences(void **state)
     for (int mi = 0; mi < 4; mi++) {
         char rel[256];
         snprintf(rel, sizeof rel, "fixtures/models/%s", models[mi]);
-        ptune_model *m = load(rel);
+        ptune_model *m = pt_test_load_model(rel);
         const int D = ptune_model_n_embd(m);
         ptune_prompt_params pp;
         ptune_prompt_params_init(&pp);
@@ -220,7 +211,7 @@ static void test_finite_differences(void **state)
 static void test_weights_frozen(void **state)
 {
     (void)state;
-    ptune_model *m = load("fixtures/models/tiny-llama");
+    ptune_model *m = pt_test_load_model("fixtures/models/tiny-llama");
     const size_t bytes = m->storage_floats * sizeof(float);
     float *copy = malloc(bytes);
     assert_non_null(copy);
@@ -260,7 +251,7 @@ static void test_weights_frozen(void **state)
 static void test_backward_errors(void **state)
 {
     (void)state;
-    ptune_model *m = load("fixtures/models/tiny-gpt2");
+    ptune_model *m = pt_test_load_model("fixtures/models/tiny-gpt2");
     ptune_prompt_params pp;
     ptune_prompt_params_init(&pp);
     pp.n_virtual = 2;

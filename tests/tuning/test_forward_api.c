@@ -12,21 +12,12 @@
 
 static ptune_model *llama, *gpt2, *bloom;
 
-static ptune_model *load(const char *rel)
-{
-    char *path = pt_test_shared_path(rel);
-    ptune_model *m = NULL;
-    if (ptune_model_load(path, NULL, &m)) fail_msg("%s: %s", path, ptune_last_error());
-    free(path);
-    return m;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    llama = load("fixtures/models/tiny-llama");
-    gpt2 = load("fixtures/models/tiny-gpt2.gguf");
-    bloom = load("fixtures/models/tiny-bloom");
+    llama = pt_test_load_model("fixtures/models/tiny-llama");
+    gpt2 = pt_test_load_model("fixtures/models/tiny-gpt2.gguf");
+    bloom = pt_test_load_model("fixtures/models/tiny-bloom");
     return 0;
 }
 

@@ -17,22 +17,13 @@
 
 static ptune_model *llama, *bloom, *aidreams, *aidreams_hf;
 
-static ptune_model *load(const char *rel)
-{
-    char *path = pt_test_shared_path(rel);
-    ptune_model *m = NULL;
-    if (ptune_model_load(path, NULL, &m)) fail_msg("%s: %s", path, ptune_last_error());
-    free(path);
-    return m;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    llama = load("fixtures/models/tiny-llama");
-    bloom = load("fixtures/models/tiny-bloom");
-    aidreams = load("models/aidreams260K.gguf");
-    aidreams_hf = load("models/aidreams260K-hf");
+    llama = pt_test_load_model("fixtures/models/tiny-llama");
+    bloom = pt_test_load_model("fixtures/models/tiny-bloom");
+    aidreams = pt_test_load_model("models/aidreams260K.gguf");
+    aidreams_hf = pt_test_load_model("models/aidreams260K-hf");
     return 0;
 }
 
@@ -401,7 +392,7 @@ static void test_fixture_adapters_byte_equal(void **state)
     for (int k = 0; k < 4; k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "fixtures/models/%s", names[k]);
-        ptune_model *m = load(rel);
+        ptune_model *m = pt_test_load_model(rel);
         snprintf(rel, sizeof rel, "fixtures/%s/peft_adapter", names[k]);
         char *adapter = pt_test_shared_path(rel);
         ptune_prompt *p = NULL;
@@ -469,7 +460,7 @@ static void test_fixture_adapters_score(void **state)
     for (int k = 0; k < 4; k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "fixtures/models/%s", names[k]);
-        ptune_model *m = load(rel);
+        ptune_model *m = pt_test_load_model(rel);
         snprintf(rel, sizeof rel, "fixtures/%s/peft_adapter/adapter_model.safetensors", names[k]);
         char *file = pt_test_shared_path(rel);
         pt_safetensors st;
