@@ -1,6 +1,7 @@
 /* Token sampling: HF-ordered logits processors (repetition penalty, temperature, top-k, top-p,
  * min-p), greedy/multinomial choice, stop-string matching and ptune_sampling_params_init. */
 #include "generate/sampler.h"
+#include "core/params.h"
 #include "core/alloc.h"
 #include "core/error.h"
 
@@ -24,12 +25,9 @@ static void sampling_params_defaults(ptune_sampling_params *p)
 
 PTUNE_API void ptune_sampling_params_init_sized(ptune_sampling_params *p, uint32_t size)
 {
-    if (!p || size < sizeof(uint32_t)) return;
     ptune_sampling_params d;
     sampling_params_defaults(&d);
-    const size_t n = size < sizeof d ? size : sizeof d;
-    memcpy(p, &d, n);
-    p->struct_size = (uint32_t)n;
+    pt_params_fill(p, size, &d, sizeof d);
 }
 
 /* ---- scratch --------------------------------------------------------------------------- */

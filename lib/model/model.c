@@ -1,6 +1,7 @@
 /* ptune_model_load / ptune_model_free: dispatches a path to the GGUF or the HF-directory
  * loader, binds weights and precomputes position tables. */
 #include "model/model.h"
+#include "core/params.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "formats/gguf.h"
@@ -25,12 +26,9 @@ static void model_params_defaults(ptune_model_params *p)
 
 PTUNE_API void ptune_model_params_init_sized(ptune_model_params *p, uint32_t size)
 {
-    if (!p || size < sizeof(uint32_t)) return;
     ptune_model_params d;
     model_params_defaults(&d);
-    const size_t n = size < sizeof d ? size : sizeof d;
-    memcpy(p, &d, n);
-    p->struct_size = (uint32_t)n;
+    pt_params_fill(p, size, &d, sizeof d);
 }
 
 PTUNE_API void ptune_model_free(ptune_model *m)

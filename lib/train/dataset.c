@@ -18,6 +18,7 @@
  *   scored token left (the completion truncated away) — is skipped; the count and the first
  *   one's line go to the log as one warning. */
 #include "train/dataset.h"
+#include "core/params.h"
 #include "train/csv.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -46,12 +47,9 @@ static void dataset_params_defaults(ptune_dataset_params *p)
 
 PTUNE_API void ptune_dataset_params_init_sized(ptune_dataset_params *p, uint32_t size)
 {
-    if (!p || size < sizeof(uint32_t)) return;
     ptune_dataset_params d;
     dataset_params_defaults(&d);
-    const size_t n = size < sizeof d ? size : sizeof d;
-    memcpy(p, &d, n);
-    p->struct_size = (uint32_t)n;
+    pt_params_fill(p, size, &d, sizeof d);
 }
 
 /* ---- parameters ------------------------------------------------------------------------- */

@@ -1,6 +1,7 @@
 /* ptune_run_yaml: the `ptune train` flow — run config → model → datasets → prompt → trainer →
  * outputs (PEFT adapter, metrics.jsonl, loss.svg, checkpoints) in output_dir. */
 #include "train/run_config.h"
+#include "core/params.h"
 #include "train/metrics.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -20,12 +21,9 @@ static void run_params_defaults(ptune_run_params *p)
 
 PTUNE_API void ptune_run_params_init_sized(ptune_run_params *p, uint32_t size)
 {
-    if (!p || size < sizeof(uint32_t)) return;
     ptune_run_params d;
     run_params_defaults(&d);
-    const size_t n = size < sizeof d ? size : sizeof d;
-    memcpy(p, &d, n);
-    p->struct_size = (uint32_t)n;
+    pt_params_fill(p, size, &d, sizeof d);
 }
 
 typedef struct run_state {

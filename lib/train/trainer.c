@@ -1,6 +1,7 @@
 /* Owns the trainer loop (ptune_trainer_*): params, sizing and auto batch size, the seeded data order,
  * micro-batches with gradient accumulation, evaluation, early stopping, progress and cancellation. */
 #include "train/trainer.h"
+#include "core/params.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "tuning/optimizer.h" /* accum/accum_count: short last windows and rolling back a failed step */
@@ -23,12 +24,9 @@ static void trainer_params_defaults(ptune_trainer_params *p)
 
 PTUNE_API void ptune_trainer_params_init_sized(ptune_trainer_params *p, uint32_t size)
 {
-    if (!p || size < sizeof(uint32_t)) return;
     ptune_trainer_params d;
     trainer_params_defaults(&d);
-    const size_t n = size < sizeof d ? size : sizeof d;
-    memcpy(p, &d, n);
-    p->struct_size = (uint32_t)n;
+    pt_params_fill(p, size, &d, sizeof d);
 }
 
 static double now_seconds(void)

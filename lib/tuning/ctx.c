@@ -1,5 +1,6 @@
 /* ptune_ctx_new / ptune_ctx_free: sizes and allocates the workspace for a model. */
 #include "tuning/ctx.h"
+#include "core/params.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "kernels/attention.h"
@@ -21,12 +22,9 @@ static void ctx_params_defaults(ptune_ctx_params *p)
 
 PTUNE_API void ptune_ctx_params_init_sized(ptune_ctx_params *p, uint32_t size)
 {
-    if (!p || size < sizeof(uint32_t)) return;
     ptune_ctx_params d;
     ctx_params_defaults(&d);
-    const size_t n = size < sizeof d ? size : sizeof d;
-    memcpy(p, &d, n);
-    p->struct_size = (uint32_t)n;
+    pt_params_fill(p, size, &d, sizeof d);
 }
 
 PTUNE_API void ptune_ctx_free(ptune_ctx *c)

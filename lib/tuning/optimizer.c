@@ -1,6 +1,7 @@
 /* Owns the optimizers (torch AdamW, torch SGD with momentum/Nesterov, HF Adafactor) for a soft
  * prompt: parameter defaults and validation, gradient accumulation, global-norm clipping, updates. */
 #include "tuning/optimizer.h"
+#include "core/params.h"
 #include "tuning/prompt.h"
 #include "tuning/schedule.h"
 #include "core/alloc.h"
@@ -49,12 +50,9 @@ static void optimizer_params_defaults(ptune_optimizer_params *p)
 
 PTUNE_API void ptune_optimizer_params_init_sized(ptune_optimizer_params *p, uint32_t size)
 {
-    if (!p || size < sizeof(uint32_t)) return;
     ptune_optimizer_params d;
     optimizer_params_defaults(&d);
-    const size_t n = size < sizeof d ? size : sizeof d;
-    memcpy(p, &d, n);
-    p->struct_size = (uint32_t)n;
+    pt_params_fill(p, size, &d, sizeof d);
 }
 
 /* The double nearest to the shortest decimal string that reads back as `f` (at most 9 digits

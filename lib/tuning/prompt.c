@@ -1,6 +1,7 @@
 /* Soft prompt creation (RANDOM, TEXT, SAMPLE_VOCAB and CLASS_LABELS initialisation), loading
  * from a PEFT adapter directory or a safetensors file holding `prompt_embeddings`, accessors, free. */
 #include "tuning/prompt.h"
+#include "core/params.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/error.h"
@@ -29,12 +30,9 @@ static void prompt_params_defaults(ptune_prompt_params *p)
 
 PTUNE_API void ptune_prompt_params_init_sized(ptune_prompt_params *p, uint32_t size)
 {
-    if (!p || size < sizeof(uint32_t)) return;
     ptune_prompt_params d;
     prompt_params_defaults(&d);
-    const size_t n = size < sizeof d ? size : sizeof d;
-    memcpy(p, &d, n);
-    p->struct_size = (uint32_t)n;
+    pt_params_fill(p, size, &d, sizeof d);
 }
 
 void pt_prompt_meta_free(pt_prompt_meta *meta)
