@@ -6,36 +6,22 @@
 #include "ptune/ptune.h"
 
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 FZ_SEEDS("fixtures/tiny-gpt2/peft_adapter/adapter_model.safetensors",
          "fixtures/tiny-gpt2/peft_adapter/adapter_config.json");
 
 static ptune_model *g_model;
-static unsigned char *g_config, *g_weights;
+static uint8_t *g_config, *g_weights;
 static size_t g_config_n, g_weights_n;
-
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(len > 0 ? (size_t)len : 1);
-    *n = b && len > 0 && fread(b, 1, (size_t)len, f) == (size_t)len ? (size_t)len : 0;
-    fclose(f);
-    return b;
-}
 
 static int setup(void)
 {
     if (g_model) return 1;
     const char *mp = fz_shared("fixtures/models/tiny-gpt2");
     if (!mp || ptune_model_load(mp, NULL, &g_model) != PTUNE_OK) return 0;
-    g_config = slurp(fz_shared("fixtures/tiny-gpt2/peft_adapter/adapter_config.json"), &g_config_n);
-    g_weights = slurp(fz_shared("fixtures/tiny-gpt2/peft_adapter/adapter_model.safetensors"), &g_weights_n);
+    g_config = fz_read(fz_shared("fixtures/tiny-gpt2/peft_adapter/adapter_config.json"), &g_config_n);
+    g_weights = fz_read(fz_shared("fixtures/tiny-gpt2/peft_adapter/adapter_model.safetensors"), &g_weights_n);
     return g_config && g_weights;
 }
 

@@ -67,3 +67,19 @@ const char *fz_shared(const char *rel)
     struct stat st;
     return stat(path, &st) == 0 ? path : NULL;
 }
+
+uint8_t *fz_read(const char *path, size_t *n)
+{
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) return NULL;
+    uint8_t *buf = NULL;
+    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (len >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc(len > 0 ? (size_t)len : 1)) &&
+        fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) *n = (size_t)len;
+    return buf;
+}

@@ -21,6 +21,9 @@ const char *fz_write(const char *name, const uint8_t *data, size_t size);
 /* The per-process temporary directory. */
 const char *fz_dir(void);
 
+/* The whole file at `path` (malloc'd, *n its size), or NULL when it cannot be read. */
+uint8_t *fz_read(const char *path, size_t *n);
+
 /* ../shared/<rel> (static storage, one at a time), or NULL when ../shared is absent. */
 const char *fz_shared(const char *rel);
 

@@ -22,23 +22,13 @@ static long g_runs;
 
 static int run_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "replay: cannot open %s\n", path);
-        return 1;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (!buf || (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n)) {
+    size_t n = 0;
+    uint8_t *buf = fz_read(path, &n);
+    if (!buf) {
         fprintf(stderr, "replay: cannot read %s\n", path);
-        fclose(f);
-        free(buf);
         return 1;
     }
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, (size_t)n);
+    LLVMFuzzerTestOneInput(buf, n);
     free(buf);
     g_runs++;
     return 0;
