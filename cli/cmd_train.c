@@ -25,6 +25,7 @@ static void on_sigint(int sig)
 
 typedef struct bar_state {
     bool tty;
+    double eval_before, eval_last; /* NaN until seen */
 } bar_state;
 
 static void format_eta(double s, char *buf, size_t cap)
@@ -40,7 +41,13 @@ static void format_eta(double s, char *buf, size_t cap)
 
 static int show_progress(const ptune_train_progress *p, void *user)
 {
-    const bar_state *b = user;
+    bar_state *b = user;
+    if (p->step == 0) { /* the baseline evaluation, before any step */
+        b->eval_before = p->eval_loss;
+        fprintf(stderr, "eval loss before tuning %.4f  perplexity %.2f\n", p->eval_loss, p->eval_perplexity);
+        return 0;
+    }
+    if (!isnan(p->eval_loss)) b->eval_last = p->eval_loss;
     char eta[32];
     format_eta(p->eta_s, eta, sizeof eta);
     if (b->tty) {
@@ -93,7 +100,7 @@ int pt_cmd_train(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
 
-    bar_state bar = {.tty = isatty(STDERR_FILENO) != 0};
+    bar_state bar = {.tty = isatty(STDERR_FILENO) != 0, .eval_before = NAN, .eval_last = NAN};
     ptune_run_params rp;
     ptune_run_params_init(&rp);
     rp.overrides = overrides;
@@ -109,6 +116,9 @@ int pt_cmd_train(int argc, char **argv)
         return 130;
     }
     if (s) return pt_cli_fail(config, s);
+    if (isfinite(bar.eval_before) && isfinite(bar.eval_last) && bar.eval_before > 0)
+        fprintf(stderr, "eval loss %.4f -> %.4f (%+.1f%%)\n", bar.eval_before, bar.eval_last,
+                100.0 * (bar.eval_last - bar.eval_before) / bar.eval_before);
     fprintf(stderr, "done: the adapter, metrics.jsonl and loss.svg are in the config's output_dir\n");
     return 0;
 }

@@ -773,7 +773,9 @@ typedef struct ptune_run_params {
     uint32_t struct_size;
     const char *const *overrides;   /* "key.path=value" strings applied after the file */
     int32_t n_overrides;
-    ptune_progress_fn progress;     /* also receives every step (nullable) */
+    ptune_progress_fn progress;     /* also receives every step (nullable); with eval data and
+                                       no resume, first a step-0 call carrying only eval_loss /
+                                       eval_perplexity: the untuned prompt's baseline */
     void *progress_user;
     const volatile int32_t *cancel; /* nonzero: checkpoint and stop (PTUNE_E_ABORTED) */
     const char *resume;             /* a checkpoint directory to continue from (nullable) */
@@ -784,7 +786,8 @@ PTUNE_API void ptune_run_params_init_sized(ptune_run_params *p, uint32_t size);
 /** Loads the YAML run config, the model, the datasets and the prompt, trains, and writes to
  *  output_dir: the tuned prompt as a PEFT adapter (adapter_config.json +
  *  adapter_model.safetensors), metrics.jsonl (one record per logged step), loss.svg (train and
- *  eval loss against step) and checkpoints/ (per the checkpoint settings).
+ *  eval loss against step; with eval data, a step-0 record holds the untuned prompt's eval loss)
+ *  and checkpoints/ (per the checkpoint settings).
  *  @return PTUNE_OK; PTUNE_E_FORMAT for config errors (file:line:column); the status of the
  *  failing stage otherwise (its message names it); PTUNE_E_ABORTED when cancelled (a checkpoint
  *  was written). */

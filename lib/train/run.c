@@ -161,6 +161,31 @@ static ptune_status make_trainer(run_state *r, char *checkpoint_dir)
     return ptune_trainer_new(r->model, r->prompt, r->train, r->eval, &tp, &r->trainer);
 }
 
+/* The eval loss of the untuned prompt, reported as a step-0 record (metrics.jsonl, loss.svg and
+ * the progress callback) so every run shows its baseline. Not on resume: the baseline is in the
+ * metrics of the run being continued. */
+static ptune_status evaluate_baseline(run_state *r)
+{
+    double el;
+    ptune_status s = ptune_trainer_evaluate(r->trainer, &el);
+    if (s) return pt_fail_context(s, "baseline evaluation: ");
+    const ptune_train_progress *now = ptune_trainer_progress(r->trainer);
+    ptune_train_progress p = {
+        .step = 0,
+        .total_steps = now ? now->total_steps : 0,
+        .epoch = 0,
+        .loss = NAN,
+        .lr = NAN,
+        .grad_norm = NAN,
+        .tokens_per_s = NAN,
+        .eta_s = NAN,
+        .eval_loss = el,
+        .eval_perplexity = exp(el),
+    };
+    return on_progress(&p, r) ? pt_fail(PTUNE_E_ABORTED, "stopped by the progress callback before training")
+                              : PTUNE_OK;
+}
+
 /* The adapter, metrics.jsonl and loss.svg: also written after a cancelled run. */
 static ptune_status write_outputs(run_state *r)
 {
@@ -201,6 +226,7 @@ PTUNE_API ptune_status ptune_run_yaml(const char *config_path, const ptune_run_p
     if (!s) s = make_prompt(&r);
     if (!s) s = make_trainer(&r, checkpoints);
     if (!s && params.resume) s = ptune_trainer_resume(r.trainer, params.resume);
+    else if (!s && r.eval) s = evaluate_baseline(&r);
     if (!s) {
         s = ptune_trainer_run(r.trainer);
         if (s == PTUNE_OK || s == PTUNE_E_ABORTED) {

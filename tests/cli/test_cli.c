@@ -313,6 +313,8 @@ static void test_train(void **state)
     int rc = run_ptune(args, &out);
     if (rc != 0) fail_msg("ptune train exited %d:\n%s", rc, out);
     assert_non_null(strstr(out, "eval_loss")); /* evaluated at each epoch end (eval_split) */
+    assert_non_null(strstr(out, "eval loss before tuning ")); /* the baseline, before step 1 */
+    assert_non_null(strstr(out, "eval loss ") && strstr(out, " -> ")); /* and the change at the end */
     free(out);
     const char *files[] = {"adapter_config.json", "adapter_model.safetensors", "metrics.jsonl", "loss.svg"};
     for (int i = 0; i < 4; i++) {
@@ -327,7 +329,13 @@ static void test_train(void **state)
                 json_error_t e;
                 json_t *o = json_loads(line, 0, &e);
                 if (!o) fail_msg("metrics.jsonl line %d: %s", lines + 1, e.text);
-                assert_non_null(json_object_get(o, "loss"));
+                if (lines == 0) { /* the baseline record: step 0, eval loss only */
+                    assert_int_equal(json_integer_value(json_object_get(o, "step")), 0);
+                    assert_non_null(json_object_get(o, "eval_loss"));
+                    assert_null(json_object_get(o, "loss"));
+                } else {
+                    assert_non_null(json_object_get(o, "loss"));
+                }
                 json_decref(o);
             }
             assert_true(lines >= 3);
