@@ -3,7 +3,7 @@
 # → export (GGUF + HF, F16) → verification through libptune. Usage, from the repository root:
 #   tools/pretrain-demo/run.sh [WORK_DIR]        # default WORK_DIR: build/pretrain-demo
 # Deterministic for a given machine and thread count (seeds fixed, no data sampling outside the
-# seeded generator); ≈ 50 minutes on 2 cores (README.md here has the numbers).
+# seeded generator); ≈ 41 minutes on 2 cores (README.md here has the numbers).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-build/pretrain-demo}

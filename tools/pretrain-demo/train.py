@@ -2,7 +2,8 @@
 """Pretrains the demo model (model.py) on the prepared corpus with a fixed seed.
 
 Each example is <s> followed by text starting at a random verse, cut to the context length, so
-the model learns to start fluent text right after <s> — which is how libptune feeds it. AdamW,
+the model learns to start fluent text right after <s> — which is how libptune feeds it. Every
+verse ends with </s>, so the model learns to end a passage and generation stops by itself. AdamW,
 linear warm-up then cosine decay; the validation loss (same windowing, fixed positions) is
 logged every --eval-every steps. Writes checkpoint.pt and train_log.jsonl into --out.
 """
@@ -20,7 +21,7 @@ from model import CONFIG, DemoLlama
 
 
 def encode_split(sp, path):
-    """Token stream of one split and the offsets where verses start."""
+    """Token stream of one split (each verse followed by </s>) and the offsets where verses start."""
     stream, starts = [], []
     for line in open(path, encoding="utf-8"):
         line = line.rstrip("\n")
@@ -28,6 +29,7 @@ def encode_split(sp, path):
             continue
         starts.append(len(stream))
         stream.extend(sp.encode(line))
+        stream.append(sp.eos_id())
     return torch.tensor(stream, dtype=torch.long), torch.tensor(starts, dtype=torch.long)
 
 
