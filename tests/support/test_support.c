@@ -47,6 +47,15 @@ char *pt_test_shared_path(const char *rel)
     return p;
 }
 
+char *pt_test_repo_path(const char *rel)
+{
+    size_t n = strlen(PT_SOURCE_ROOT) + strlen(rel) + 2;
+    char *p = malloc(n);
+    assert_non_null(p);
+    snprintf(p, n, "%s/%s", PT_SOURCE_ROOT, rel);
+    return p;
+}
+
 ptune_model *pt_test_load_model(const char *rel)
 {
     char *path = pt_test_shared_path(rel);

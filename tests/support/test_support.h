@@ -26,6 +26,9 @@ double *pt_test_tensor_f64(const pt_safetensors *st, const char *name, size_t *n
 /* Same, converted to int32 (for ids and labels). */
 int32_t *pt_test_tensor_i32(const pt_safetensors *st, const char *name, size_t *n);
 
+/* Returns a malloc'd "<source root>/<rel>": files that ship with the repository (models/demo). */
+char *pt_test_repo_path(const char *rel);
+
 /* Loads shared/<rel> (GGUF file or HF directory) with default params; fails the test with the
  * library's message otherwise. */
 ptune_model *pt_test_load_model(const char *rel);
