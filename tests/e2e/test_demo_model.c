@@ -34,15 +34,6 @@ static const char *const heldout_inputs[] = {
 };
 #define N_INPUTS (sizeof heldout_inputs / sizeof *heldout_inputs)
 
-static ptune_model *load_repo_model(const char *rel)
-{
-    char *path = pt_test_repo_path(rel);
-    ptune_model *m = NULL;
-    if (ptune_model_load(path, NULL, &m)) fail_msg("%s: %s", path, ptune_last_error());
-    free(path);
-    return m;
-}
-
 static ptune_ctx *new_ctx(const ptune_model *m, int32_t logits)
 {
     ptune_ctx_params cp;
@@ -80,7 +71,7 @@ static double continuation_nll(ptune_ctx *c, const ptune_prompt *p, const int32_
 static void test_gguf_and_hf_agree(void **state)
 {
     (void)state;
-    ptune_model *g = load_repo_model(DEMO_GGUF), *h = load_repo_model(DEMO_HF);
+    ptune_model *g = pt_test_load_repo_model(DEMO_GGUF), *h = pt_test_load_repo_model(DEMO_HF);
     assert_string_equal(ptune_model_arch_name(g), "llama");
     assert_int_equal(ptune_model_n_params(g), ptune_model_n_params(h));
     assert_true(ptune_model_n_params(g) >= 3000000 && ptune_model_n_params(g) <= 6000000);
@@ -119,7 +110,7 @@ static void test_gguf_and_hf_agree(void **state)
 static void test_demo_knows_its_domain(void **state)
 {
     (void)state;
-    ptune_model *m = load_repo_model(DEMO_GGUF);
+    ptune_model *m = pt_test_load_repo_model(DEMO_GGUF);
     ptune_ctx *c = new_ctx(m, PTUNE_LOGITS_NONE);
     for (size_t k = 0; k < sizeof kjv_heldout / sizeof *kjv_heldout; k++) {
         int32_t ids[128];
@@ -199,7 +190,7 @@ static void test_quickstart_tunes_the_style(void **state)
     /* Generations from held-out trades, untuned vs tuned (greedy, repetition penalty 1.5 as the
      * tutorial): the tuned ones follow the style, and the style — the tuned prompt's held-out-
      * validated distribution — rates them as more likely than the untuned ones. */
-    ptune_model *m = load_repo_model(DEMO_GGUF);
+    ptune_model *m = pt_test_load_repo_model(DEMO_GGUF);
     ptune_prompt *p = NULL;
     if (ptune_prompt_load(m, dir, &p)) fail_msg("load tuned prompt: %s", ptune_last_error());
     ptune_ctx *c = new_ctx(m, PTUNE_LOGITS_NONE);

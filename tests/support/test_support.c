@@ -56,14 +56,18 @@ char *pt_test_repo_path(const char *rel)
     return p;
 }
 
-ptune_model *pt_test_load_model(const char *rel)
+/* Loads `path` (freed here) with default params, failing the test with the library's message. */
+static ptune_model *load_model_at(char *path)
 {
-    char *path = pt_test_shared_path(rel);
     ptune_model *m = NULL;
     if (ptune_model_load(path, NULL, &m)) fail_msg("%s: %s", path, ptune_last_error());
     free(path);
     return m;
 }
+
+ptune_model *pt_test_load_model(const char *rel) { return load_model_at(pt_test_shared_path(rel)); }
+
+ptune_model *pt_test_load_repo_model(const char *rel) { return load_model_at(pt_test_repo_path(rel)); }
 
 static double *read_as_f64(const pt_tensor_view *v, size_t *n)
 {

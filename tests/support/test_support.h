@@ -32,6 +32,8 @@ char *pt_test_repo_path(const char *rel);
 /* Loads shared/<rel> (GGUF file or HF directory) with default params; fails the test with the
  * library's message otherwise. */
 ptune_model *pt_test_load_model(const char *rel);
+/* The same for <source root>/<rel> (models/demo/...). */
+ptune_model *pt_test_load_repo_model(const char *rel);
 
 /* Creates a fresh temporary directory (malloc'd path); removed by pt_test_rmtree(). */
 char *pt_test_tmpdir(void);
