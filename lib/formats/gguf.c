@@ -1,6 +1,7 @@
 /* GGUF v2/v3 reader: owns parsing and validation of the header, metadata key/values and tensor
  * infos of a memory-mapped GGUF file, the tensor views into it and the typed metadata getters. */
 #include "formats/gguf.h"
+#include "formats/ggml_blocks.h"
 #include "core/alloc.h"
 #include "core/error.h"
 
@@ -78,7 +79,7 @@ static pt_dtype ggml_to_dtype(uint32_t id)
     case 28: return PT_DTYPE_F64;
     case 27: return PT_DTYPE_I64;
     case 26: return PT_DTYPE_I32;
-    default: return PT_DTYPE_OTHER;
+    default: return pt_block_dtype_of_ggml(id); /* PT_DTYPE_OTHER unless supported */
     }
 }
 

@@ -23,9 +23,8 @@ static const char *stw_dtype_name(pt_dtype t)
     case PT_DTYPE_F64: return "F64";
     case PT_DTYPE_I64: return "I64";
     case PT_DTYPE_I32: return "I32";
-    case PT_DTYPE_OTHER: return NULL;
+    default: return NULL; /* ggml block formats and others: not in safetensors */
     }
-    return NULL;
 }
 
 static int stw_cmp_str(const void *a, const void *b)

@@ -2,6 +2,7 @@
  * of F32/F16/BF16 tensor views to float, tolerant of unaligned data inside a mapping. */
 #include "formats/tensor_view.h"
 #include "core/error.h"
+#include "formats/ggml_blocks.h"
 #include "core/half.h"
 
 #include <string.h>
@@ -16,8 +17,10 @@ const char *pt_dtype_name(pt_dtype t)
     case PT_DTYPE_I64: return "I64";
     case PT_DTYPE_I32: return "I32";
     case PT_DTYPE_OTHER: return "OTHER";
+    default: break;
     }
-    return "UNKNOWN";
+    const pt_block_format *f = pt_block_format_of(t);
+    return f ? f->name : "UNKNOWN";
 }
 
 size_t pt_dtype_size(pt_dtype t)
@@ -29,9 +32,28 @@ size_t pt_dtype_size(pt_dtype t)
     case PT_DTYPE_F64: return 8;
     case PT_DTYPE_I64: return 8;
     case PT_DTYPE_I32: return 4;
-    case PT_DTYPE_OTHER: return 0;
+    default: return 0;
     }
-    return 0;
+}
+
+bool pt_dtype_is_weight(pt_dtype t)
+{
+    return t == PT_DTYPE_F32 || t == PT_DTYPE_F16 || t == PT_DTYPE_BF16 || pt_block_format_of(t) != NULL;
+}
+
+size_t pt_dtype_block(pt_dtype t)
+{
+    const pt_block_format *f = pt_block_format_of(t);
+    return f ? f->block : 1;
+}
+
+bool pt_dtype_bytes(pt_dtype t, size_t n, size_t *bytes)
+{
+    const pt_block_format *f = pt_block_format_of(t);
+    size_t unit = f ? f->bytes : pt_dtype_size(t), block = f ? f->block : 1;
+    if (unit == 0 || n % block != 0 || n / block > SIZE_MAX / unit) return false;
+    *bytes = n / block * unit;
+    return true;
 }
 
 /* Same result as pt_f16_to_f32 (bit for bit, NaN payloads included), written with selects
@@ -77,18 +99,18 @@ ptune_status pt_tensor_view_to_f32(const pt_tensor_view *v, const char *file, fl
     const char *fname = file ? file : "(unknown file)";
     if (!v) return pt_fail(PTUNE_E_INVALID_ARG, "%s: tensor view is NULL", fname);
     const char *tname = v->name ? v->name : "(unnamed)";
-    if (v->dtype != PT_DTYPE_F32 && v->dtype != PT_DTYPE_F16 && v->dtype != PT_DTYPE_BF16) {
+    if (!pt_dtype_is_weight(v->dtype)) {
         const char *dn = v->dtype_name ? v->dtype_name : pt_dtype_name(v->dtype);
         return pt_fail(PTUNE_E_UNSUPPORTED,
-                       "%s: tensor %s has dtype %s; only F32, F16 and BF16 weights are supported",
+                       "%s: tensor %s has dtype %s; the supported weight types are F32, F16, BF16, Q8_0, Q4_0, "
+                       "Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K",
                        fname, tname, dn);
     }
     if (v->n_elements < 0)
         return pt_fail(PTUNE_E_INVALID_ARG, "%s: tensor %s has a negative element count", fname,
                        tname);
-    size_t n = (size_t)v->n_elements;
-    size_t esize = pt_dtype_size(v->dtype);
-    if (n > SIZE_MAX / esize || n * esize > v->n_bytes)
+    size_t n = (size_t)v->n_elements, need;
+    if (!pt_dtype_bytes(v->dtype, n, &need) || need > v->n_bytes)
         return pt_fail(PTUNE_E_INVALID_ARG,
                        "%s: tensor %s: %lld elements of %s do not fit in its %zu bytes", fname,
                        tname, (long long)v->n_elements, pt_dtype_name(v->dtype), v->n_bytes);
@@ -102,7 +124,11 @@ ptune_status pt_tensor_view_to_f32(const pt_tensor_view *v, const char *file, fl
     case PT_DTYPE_F32: memcpy(dst, src, n * sizeof(float)); break;
     case PT_DTYPE_F16: f16_block_to_f32(src, n, dst); break;
     case PT_DTYPE_BF16: bf16_block_to_f32(src, n, dst); break;
-    default: break; /* excluded above */
+    default: {
+        const pt_block_format *f = pt_block_format_of(v->dtype); /* non-NULL: checked above */
+        f->to_f32(src, n / f->block, dst);
+        break;
+    }
     }
     return PTUNE_OK;
 }

@@ -125,18 +125,21 @@ static ptune_status check_finite(const pt_source_tensor *t, const float *x, size
 static ptune_status convert_released(const pt_source_tensor *t, float *dst)
 {
     const pt_tensor_view *v = t->view;
-    const size_t esize = pt_dtype_size(v->dtype);
-    const bool convertible = v->dtype == PT_DTYPE_F32 || v->dtype == PT_DTYPE_F16 || v->dtype == PT_DTYPE_BF16;
-    if (!convertible || !v->data || v->n_elements <= 0 || (size_t)v->n_elements > v->n_bytes / esize)
+    size_t need; /* PT_CONVERT_SLICE is a whole number of blocks of every format */
+    if (!pt_dtype_is_weight(v->dtype) || !v->data || v->n_elements <= 0 ||
+        !pt_dtype_bytes(v->dtype, (size_t)v->n_elements, &need) || need > v->n_bytes)
         return pt_tensor_view_to_f32(v, t->file, dst); /* reports the problem (or converts nothing) */
     ptune_status s;
     const size_t n = (size_t)v->n_elements;
     for (size_t e0 = 0; e0 < n; e0 += PT_CONVERT_SLICE) {
         const size_t k = n - e0 < PT_CONVERT_SLICE ? n - e0 : PT_CONVERT_SLICE;
+        size_t skip, bytes;
+        pt_dtype_bytes(v->dtype, e0, &skip);
+        pt_dtype_bytes(v->dtype, k, &bytes);
         pt_tensor_view part = *v;
         part.n_elements = (int64_t)k;
-        part.data = (const unsigned char *)v->data + e0 * esize;
-        part.n_bytes = k * esize;
+        part.data = (const unsigned char *)v->data + skip;
+        part.n_bytes = bytes;
         if ((s = pt_tensor_view_to_f32(&part, t->file, dst + e0))) return s;
         if ((s = check_finite(t, dst + e0, e0, k))) return s;
         pt_mapped_release(part.data, part.n_bytes);
@@ -218,8 +221,10 @@ static ptune_status bind_one(bind_state *st, const pt_binding *b, int layer, boo
     bool matrix = slot_is_matrix(b->slot);
     ptune_status s = check_shape(t, matrix, b->transform == PT_XF_TRANSPOSE, n, cols, b->slot, layer);
     if (s) return s;
-    if (t->view->dtype != PT_DTYPE_F32 && t->view->dtype != PT_DTYPE_F16 && t->view->dtype != PT_DTYPE_BF16)
-        return pt_fail(PTUNE_E_UNSUPPORTED, "%s: tensor \"%s\" has dtype %s; only F32, F16 and BF16 are supported",
+    if (!pt_dtype_is_weight(t->view->dtype))
+        return pt_fail(PTUNE_E_UNSUPPORTED,
+                       "%s: tensor \"%s\" has dtype %s; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, "
+                       "Q4_K, Q5_K, Q6_K",
                        t->file, name, t->view->dtype_name);
     if (dry) {
         /* only transformed tensors pass through the scratch buffer */

@@ -604,12 +604,12 @@ static void test_type_names_and_quant_sizes(void **state)
     static const struct {
         uint32_t type; uint64_t ne0; uint64_t ne1; size_t bytes; pt_dtype dtype; const char *name;
     } cases[] = {
-        {2, 64, 2, 4 * 18, PT_DTYPE_OTHER, "Q4_0"},   {3, 32, 1, 20, PT_DTYPE_OTHER, "Q4_1"},
-        {6, 32, 3, 3 * 22, PT_DTYPE_OTHER, "Q5_0"},   {7, 32, 1, 24, PT_DTYPE_OTHER, "Q5_1"},
-        {8, 64, 1, 2 * 34, PT_DTYPE_OTHER, "Q8_0"},   {9, 32, 1, 36, PT_DTYPE_OTHER, "Q8_1"},
+        {2, 64, 2, 4 * 18, PT_DTYPE_Q4_0, "Q4_0"},   {3, 32, 1, 20, PT_DTYPE_Q4_1, "Q4_1"},
+        {6, 32, 3, 3 * 22, PT_DTYPE_Q5_0, "Q5_0"},   {7, 32, 1, 24, PT_DTYPE_Q5_1, "Q5_1"},
+        {8, 64, 1, 2 * 34, PT_DTYPE_Q8_0, "Q8_0"},   {9, 32, 1, 36, PT_DTYPE_OTHER, "Q8_1"},
         {10, 256, 1, 84, PT_DTYPE_OTHER, "Q2_K"},     {11, 256, 1, 110, PT_DTYPE_OTHER, "Q3_K"},
-        {12, 256, 2, 288, PT_DTYPE_OTHER, "Q4_K"},    {13, 512, 1, 352, PT_DTYPE_OTHER, "Q5_K"},
-        {14, 256, 3, 630, PT_DTYPE_OTHER, "Q6_K"},    {15, 256, 1, 292, PT_DTYPE_OTHER, "Q8_K"},
+        {12, 256, 2, 288, PT_DTYPE_Q4_K, "Q4_K"},    {13, 512, 1, 352, PT_DTYPE_Q5_K, "Q5_K"},
+        {14, 256, 3, 630, PT_DTYPE_Q6_K, "Q6_K"},    {15, 256, 1, 292, PT_DTYPE_OTHER, "Q8_K"},
         {24, 5, 1, 5, PT_DTYPE_OTHER, "I8"},          {25, 5, 1, 10, PT_DTYPE_OTHER, "I16"},
         {26, 5, 1, 20, PT_DTYPE_I32, "I32"},          {27, 5, 1, 40, PT_DTYPE_I64, "I64"},
         {28, 3, 2, 48, PT_DTYPE_F64, "F64"},

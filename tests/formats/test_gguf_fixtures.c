@@ -37,6 +37,13 @@ static pt_dtype expected_dtype(uint32_t type)
     case T_F32: return PT_DTYPE_F32;
     case T_F16: return PT_DTYPE_F16;
     case T_BF16: return PT_DTYPE_BF16;
+    case T_Q4_0: return PT_DTYPE_Q4_0;
+    case T_Q5_0: return PT_DTYPE_Q5_0;
+    case T_Q5_1: return PT_DTYPE_Q5_1;
+    case T_Q8_0: return PT_DTYPE_Q8_0;
+    case T_Q4_K: return PT_DTYPE_Q4_K;
+    case T_Q5_K: return PT_DTYPE_Q5_K;
+    case T_Q6_K: return PT_DTYPE_Q6_K;
     default: return PT_DTYPE_OTHER;
     }
 }
@@ -347,7 +354,7 @@ static void test_quant_fixtures(void **state)
     expect_tensor_type(&g, "blk.1.ffn_down.weight", T_F16, "F16");
     expect_tensor_type(&g, "output_norm.weight", T_F32, "F32");
     const pt_tensor_view *v = &pt_gguf_find_tensor(&g, "token_embd.weight")->view;
-    assert_int_equal(v->dtype, PT_DTYPE_OTHER);
+    assert_int_equal(v->dtype, PT_DTYPE_Q5_0);
     assert_int_equal(v->n_bytes, 512 * 2 * 22);
     assert_int_equal(v->shape[0], 512);
     assert_int_equal(v->shape[1], 64);
@@ -367,11 +374,11 @@ static void test_quant_fixtures(void **state)
     expect_tensor_type(&g, "blk.0.ffn_down.weight", T_Q6_K, "Q6_K");
     expect_tensor_type(&g, "blk.0.attn_k.weight", T_Q4_K, "Q4_K");
     v = &pt_gguf_find_tensor(&g, "token_embd.weight")->view;
-    assert_int_equal(v->dtype, PT_DTYPE_OTHER);
+    assert_int_equal(v->dtype, PT_DTYPE_Q4_K);
     assert_int_equal(v->n_bytes, 384 * 144);
     assert_int_equal(v->n_elements, 384 * 256);
     v = &pt_gguf_find_tensor(&g, "output.weight")->view;
-    assert_int_equal(v->dtype, PT_DTYPE_OTHER);
+    assert_int_equal(v->dtype, PT_DTYPE_Q6_K);
     assert_int_equal(v->n_bytes, 384 * 210);
     v = &pt_gguf_find_tensor(&g, "blk.0.attn_k.weight")->view;
     assert_int_equal(v->n_bytes, 128 * 144);

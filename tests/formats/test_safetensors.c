@@ -475,10 +475,10 @@ static void test_other_dtypes(void **state)
             assert_int_equal(rc, PTUNE_OK);
         } else {
             assert_int_equal(rc, PTUNE_E_UNSUPPORTED);
-            char want[160];
+            char want[256];
             snprintf(want, sizeof want,
-                     "dtypes.safetensors: tensor %s has dtype %s; only F32, F16 and BF16 weights "
-                     "are supported",
+                     "dtypes.safetensors: tensor %s has dtype %s; the supported weight types are F32, F16, "
+                     "BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K",
                      name, dts[i].name);
             assert_string_equal(ptune_last_error(), want);
         }
@@ -821,8 +821,9 @@ static void test_f32_and_unsupported_views(void **state)
     pt_tensor_view vi = make_view(PT_DTYPE_I64, iv, 2);
     vi.name = "ids";
     assert_int_equal(pt_tensor_view_to_f32(&vi, "model.safetensors", out), PTUNE_E_UNSUPPORTED);
-    assert_string_equal(ptune_last_error(), "model.safetensors: tensor ids has dtype I64; only F32, "
-                                            "F16 and BF16 weights are supported");
+    assert_string_equal(ptune_last_error(), "model.safetensors: tensor ids has dtype I64; the supported "
+                                            "weight types are F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, "
+                                            "Q5_1, Q4_K, Q5_K and Q6_K");
     pt_tensor_view vo = make_view(PT_DTYPE_OTHER, iv, 2);
     vo.dtype_name = "Q4_K";
     assert_int_equal(pt_tensor_view_to_f32(&vo, "m.gguf", out), PTUNE_E_UNSUPPORTED);
