@@ -48,10 +48,12 @@ run_one() {
     local t=$1 work="build-fuzz/work/$1"
     mkdir -p "$work/corpus" "$work/seeds" "$work/artifacts"
     ./build/tests/fuzz/replay_"$t" --list-seeds | while read -r f; do ln -sf "$f" "$work/seeds/"; done
+    local dirs=("$work/corpus" "$work/seeds")
+    [ -d "tests/fuzz/corpus/$t" ] && dirs+=("tests/fuzz/corpus/$t") # committed only for some targets
     local start=$(date +%s)
     ./build-fuzz/tests/fuzz/fuzz_"$t" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 \
         -artifact_prefix="$work/artifacts/" -print_final_stats=1 \
-        "$work/corpus" "$work/seeds" "tests/fuzz/corpus/$t" >"$work/log" 2>&1 || true
+        "${dirs[@]}" >"$work/log" 2>&1 || true
     local took=$(( $(date +%s) - start ))
     local execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/log" | grep -o '[0-9]*$' || echo '?')
     local cov=$(grep -o 'cov: [0-9]*' "$work/log" | tail -1 | grep -o '[0-9]*' || echo '?')
@@ -73,6 +75,10 @@ for t in "${targets[@]}"; do
     if [ -n "$(ls "$work/artifacts")" ]; then
         echo "FINDINGS in $t:" >&2
         ls -l "$work/artifacts" >&2
+        status=1
+    elif ! grep -q 'stat::number_of_executed_units' "$work/log"; then
+        echo "$t did not run; the end of $work/log:" >&2 # a fuzzer that never started is no result
+        tail -3 "$work/log" >&2
         status=1
     fi
     if [ $save -eq 1 ] && [[ " run_config dataset tokenize " == *" $t "* ]]; then

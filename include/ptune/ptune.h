@@ -184,7 +184,9 @@ PTUNE_API int32_t ptune_model_n_ctx(const ptune_model *m);
 PTUNE_API int64_t ptune_model_n_params(const ptune_model *m);
 /* Bytes of weights resident in memory after loading. */
 PTUNE_API int64_t ptune_model_weight_bytes(const ptune_model *m);
-/* The weight dtype on disk: "F32", "F16", "BF16" or "mixed". */
+/* The dtype of the weight matrices on disk when they share one: "F32", "F16", "BF16", "Q8_0",
+ * "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K" or "Q6_K"; "mixed" otherwise (e.g. a Q4_K_M
+ * file). Norms and biases are not counted. */
 PTUNE_API const char *ptune_model_file_dtype(const ptune_model *m);
 PTUNE_API bool ptune_model_tied_head(const ptune_model *m);
 /* BOS/EOS ids from the model's config (-1 when absent). */

@@ -285,10 +285,9 @@ static ptune_status layout_storage(struct ptune_model *m)
 
 static void set_file_dtype(struct ptune_model *m, uint32_t seen)
 {
-    const char *name = "mixed";
-    if (seen == (1u << PT_DTYPE_F32)) name = "F32";
-    else if (seen == (1u << PT_DTYPE_F16)) name = "F16";
-    else if (seen == (1u << PT_DTYPE_BF16)) name = "BF16";
+    const char *name = "mixed"; /* several types among the matrices, as in a Q4_K_M file */
+    for (int t = 0; t <= PT_DTYPE_OTHER; t++)
+        if (seen == (1u << t)) name = pt_dtype_name((pt_dtype)t);
     snprintf(m->file_dtype, sizeof m->file_dtype, "%s", name);
 }
 

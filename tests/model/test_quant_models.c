@@ -84,6 +84,10 @@ static void test_quantized_fixtures(void **state)
             free(path);
         }
         print_message("%-22s %-6s max |logit error| %.2e\n", fixtures[f], ptune_model_file_dtype(m), worst);
+        /* one type among all matrices is named; llama-quantize's mixes are "mixed" */
+        if (!strcmp(fixtures[f], "tiny-llama256-Q6_K")) assert_string_equal(ptune_model_file_dtype(m), "Q6_K");
+        if (!strcmp(fixtures[f], "tiny-llama256-Q8_0")) assert_string_equal(ptune_model_file_dtype(m), "Q8_0");
+        if (!strcmp(fixtures[f], "tiny-llama256-Q4_K_M")) assert_string_equal(ptune_model_file_dtype(m), "mixed");
         worst_all = fmax(worst_all, worst);
         ptune_ctx_free(c);
         ptune_model_free(m);
