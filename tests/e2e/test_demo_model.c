@@ -34,17 +34,6 @@ static const char *const heldout_inputs[] = {
 };
 #define N_INPUTS (sizeof heldout_inputs / sizeof *heldout_inputs)
 
-static ptune_ctx *new_ctx(const ptune_model *m, int32_t logits)
-{
-    ptune_ctx_params cp;
-    ptune_ctx_params_init(&cp);
-    cp.logits = logits;
-    cp.n_threads = 2;
-    ptune_ctx *c = NULL;
-    if (ptune_ctx_new(m, &cp, &c)) fail_msg("ctx: %s", ptune_last_error());
-    return c;
-}
-
 static int32_t tokenize(const ptune_model *m, const char *text, int32_t *ids, int32_t cap)
 {
     int32_t n = 0;
@@ -78,7 +67,7 @@ static void test_gguf_and_hf_agree(void **state)
     assert_int_equal(ptune_model_n_vocab(g), 4096);
     assert_string_equal(ptune_model_file_dtype(g), "F16");
     assert_string_equal(ptune_model_file_dtype(h), "F16");
-    ptune_ctx *cg = new_ctx(g, PTUNE_LOGITS_ALL), *ch = new_ctx(h, PTUNE_LOGITS_ALL);
+    ptune_ctx *cg = pt_test_new_ctx(g, PTUNE_LOGITS_ALL), *ch = pt_test_new_ctx(h, PTUNE_LOGITS_ALL);
     const int32_t V = ptune_model_n_vocab(g);
     for (size_t k = 0; k < sizeof kjv_heldout / sizeof *kjv_heldout; k++) {
         int32_t a[128], b[128];
@@ -111,7 +100,7 @@ static void test_demo_knows_its_domain(void **state)
 {
     (void)state;
     ptune_model *m = pt_test_load_repo_model(DEMO_GGUF);
-    ptune_ctx *c = new_ctx(m, PTUNE_LOGITS_NONE);
+    ptune_ctx *c = pt_test_new_ctx(m, PTUNE_LOGITS_NONE);
     for (size_t k = 0; k < sizeof kjv_heldout / sizeof *kjv_heldout; k++) {
         int32_t ids[128];
         int32_t n = tokenize(m, kjv_heldout[k], ids, 128);
@@ -193,7 +182,7 @@ static void test_quickstart_tunes_the_style(void **state)
     ptune_model *m = pt_test_load_repo_model(DEMO_GGUF);
     ptune_prompt *p = NULL;
     if (ptune_prompt_load(m, dir, &p)) fail_msg("load tuned prompt: %s", ptune_last_error());
-    ptune_ctx *c = new_ctx(m, PTUNE_LOGITS_NONE);
+    ptune_ctx *c = pt_test_new_ctx(m, PTUNE_LOGITS_NONE);
     ptune_sampling_params sp;
     ptune_sampling_params_init(&sp);
     sp.temperature = 0;

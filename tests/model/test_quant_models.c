@@ -48,12 +48,7 @@ static void test_quantized_fixtures(void **state)
         char *model_path = model_of(fixtures[f]);
         ptune_model *m = NULL;
         if (ptune_model_load(model_path, NULL, &m)) fail_msg("%s: %s", model_path, ptune_last_error());
-        ptune_ctx_params cp;
-        ptune_ctx_params_init(&cp);
-        cp.logits = PTUNE_LOGITS_ALL;
-        cp.n_threads = 2;
-        ptune_ctx *c = NULL;
-        assert_int_equal(ptune_ctx_new(m, &cp, &c), PTUNE_OK);
+        ptune_ctx *c = pt_test_new_ctx(m, PTUNE_LOGITS_ALL);
         const int V = ptune_model_n_vocab(m);
         double worst = 0;
         const char *cases[] = {"forward_t7", "forward_t33"};

@@ -56,6 +56,17 @@ char *pt_test_repo_path(const char *rel)
     return p;
 }
 
+ptune_ctx *pt_test_new_ctx(const ptune_model *m, int32_t logits)
+{
+    ptune_ctx_params cp;
+    ptune_ctx_params_init(&cp);
+    cp.logits = logits;
+    cp.n_threads = 2;
+    ptune_ctx *c = NULL;
+    if (ptune_ctx_new(m, &cp, &c)) fail_msg("ptune_ctx_new: %s", ptune_last_error());
+    return c;
+}
+
 /* Loads `path` (freed here) with default params, failing the test with the library's message. */
 static ptune_model *load_model_at(char *path)
 {

@@ -35,6 +35,9 @@ ptune_model *pt_test_load_model(const char *rel);
 /* The same for <source root>/<rel> (models/demo/...). */
 ptune_model *pt_test_load_repo_model(const char *rel);
 
+/* A context on m with 2 threads and the given ptune_logits_mode; fails the test otherwise. */
+ptune_ctx *pt_test_new_ctx(const ptune_model *m, int32_t logits);
+
 /* Creates a fresh temporary directory (malloc'd path); removed by pt_test_rmtree(). */
 char *pt_test_tmpdir(void);
 void pt_test_rmtree(const char *path);

@@ -58,12 +58,7 @@ static ptune_prompt *prompt_from(ptune_model *m, const pt_safetensors *st)
 static ptune_ctx *run(ptune_model *m, const ptune_prompt *p, int n_seq, const int32_t *const *ids,
                       const int32_t *const *labels, const int32_t *len)
 {
-    ptune_ctx_params cp;
-    ptune_ctx_params_init(&cp);
-    cp.logits = PTUNE_LOGITS_ALL;
-    cp.n_threads = 2;
-    ptune_ctx *c = NULL;
-    assert_int_equal(ptune_ctx_new(m, &cp, &c), PTUNE_OK);
+    ptune_ctx *c = pt_test_new_ctx(m, PTUNE_LOGITS_ALL);
     ptune_batch b = {.n_seq = n_seq, .ids = ids, .labels = labels, .len = len};
     ptune_status s = ptune_forward(c, p, &b);
     if (s != PTUNE_OK) fail_msg("forward: %s: %s", ptune_status_str(s), ptune_last_error());
