@@ -119,23 +119,36 @@ static void q6_k_to_f32(const unsigned char *b, size_t nb, float *y)
     }
 }
 
-static const pt_block_format formats[] = {
-    {PT_DTYPE_Q8_0, 8, "Q8_0", 32, 34, q8_0_to_f32},   {PT_DTYPE_Q4_0, 2, "Q4_0", 32, 18, q4_0_to_f32},
-    {PT_DTYPE_Q4_1, 3, "Q4_1", 32, 20, q4_1_to_f32},   {PT_DTYPE_Q5_0, 6, "Q5_0", 32, 22, q5_0_to_f32},
-    {PT_DTYPE_Q5_1, 7, "Q5_1", 32, 24, q5_1_to_f32},   {PT_DTYPE_Q4_K, 12, "Q4_K", 256, 144, q4_k_to_f32},
-    {PT_DTYPE_Q5_K, 13, "Q5_K", 256, 176, q5_k_to_f32}, {PT_DTYPE_Q6_K, 14, "Q6_K", 256, 210, q6_k_to_f32},
+/* Every type a GGUF reader can size; ids and geometry from ggml.h / ggml.c's type traits. */
+static const pt_block_format types[] = {
+    {PT_DTYPE_F32, 0, "F32", 1, 4, NULL},            {PT_DTYPE_F16, 1, "F16", 1, 2, NULL},
+    {PT_DTYPE_Q4_0, 2, "Q4_0", 32, 18, q4_0_to_f32},  {PT_DTYPE_Q4_1, 3, "Q4_1", 32, 20, q4_1_to_f32},
+    {PT_DTYPE_Q5_0, 6, "Q5_0", 32, 22, q5_0_to_f32},  {PT_DTYPE_Q5_1, 7, "Q5_1", 32, 24, q5_1_to_f32},
+    {PT_DTYPE_Q8_0, 8, "Q8_0", 32, 34, q8_0_to_f32},  {PT_DTYPE_OTHER, 9, "Q8_1", 32, 36, NULL},
+    {PT_DTYPE_OTHER, 10, "Q2_K", 256, 84, NULL},      {PT_DTYPE_OTHER, 11, "Q3_K", 256, 110, NULL},
+    {PT_DTYPE_Q4_K, 12, "Q4_K", 256, 144, q4_k_to_f32}, {PT_DTYPE_Q5_K, 13, "Q5_K", 256, 176, q5_k_to_f32},
+    {PT_DTYPE_Q6_K, 14, "Q6_K", 256, 210, q6_k_to_f32}, {PT_DTYPE_OTHER, 15, "Q8_K", 256, 292, NULL},
+    {PT_DTYPE_OTHER, 24, "I8", 1, 1, NULL},           {PT_DTYPE_OTHER, 25, "I16", 1, 2, NULL},
+    {PT_DTYPE_I32, 26, "I32", 1, 4, NULL},            {PT_DTYPE_I64, 27, "I64", 1, 8, NULL},
+    {PT_DTYPE_F64, 28, "F64", 1, 8, NULL},            {PT_DTYPE_BF16, 30, "BF16", 1, 2, NULL},
 };
+
+const pt_block_format *pt_ggml_type_of(uint32_t ggml_type)
+{
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (types[i].ggml_type == ggml_type) return &types[i];
+    return NULL;
+}
 
 const pt_block_format *pt_block_format_of(pt_dtype t)
 {
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-        if (formats[i].dtype == t) return &formats[i];
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (types[i].to_f32 && types[i].dtype == t) return &types[i];
     return NULL;
 }
 
 pt_dtype pt_block_dtype_of_ggml(uint32_t ggml_type)
 {
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-        if (formats[i].ggml_type == ggml_type) return formats[i].dtype;
-    return PT_DTYPE_OTHER;
+    const pt_block_format *f = pt_ggml_type_of(ggml_type);
+    return f ? f->dtype : PT_DTYPE_OTHER;
 }

@@ -22,42 +22,6 @@
 /* ------------------------------------------------------------------------------------------ */
 /* ggml tensor types                                                                           */
 
-typedef struct ggml_type_traits {
-    uint32_t id;
-    uint32_t block;   /* elements per block (1 for plain types) */
-    uint32_t bytes;   /* bytes per block */
-} ggml_type_traits;
-
-static const ggml_type_traits ggml_sizes[] = {
-    {0, 1, 4},      /* F32 */
-    {1, 1, 2},      /* F16 */
-    {2, 32, 18},    /* Q4_0 */
-    {3, 32, 20},    /* Q4_1 */
-    {6, 32, 22},    /* Q5_0 */
-    {7, 32, 24},    /* Q5_1 */
-    {8, 32, 34},    /* Q8_0 */
-    {9, 32, 36},    /* Q8_1 */
-    {10, 256, 84},  /* Q2_K */
-    {11, 256, 110}, /* Q3_K */
-    {12, 256, 144}, /* Q4_K */
-    {13, 256, 176}, /* Q5_K */
-    {14, 256, 210}, /* Q6_K */
-    {15, 256, 292}, /* Q8_K */
-    {24, 1, 1},     /* I8 */
-    {25, 1, 2},     /* I16 */
-    {26, 1, 4},     /* I32 */
-    {27, 1, 8},     /* I64 */
-    {28, 1, 8},     /* F64 */
-    {30, 1, 2},     /* BF16 */
-};
-
-static const ggml_type_traits *ggml_traits(uint32_t id)
-{
-    for (size_t i = 0; i < sizeof ggml_sizes / sizeof ggml_sizes[0]; i++)
-        if (ggml_sizes[i].id == id) return &ggml_sizes[i];
-    return NULL;
-}
-
 const char *pt_ggml_type_name(uint32_t ggml_type)
 {
     static const char *const names[] = {
@@ -68,19 +32,6 @@ const char *pt_ggml_type_name(uint32_t ggml_type)
     };
     if (ggml_type < sizeof names / sizeof names[0] && names[ggml_type]) return names[ggml_type];
     return "unknown";
-}
-
-static pt_dtype ggml_to_dtype(uint32_t id)
-{
-    switch (id) {
-    case 0: return PT_DTYPE_F32;
-    case 1: return PT_DTYPE_F16;
-    case 30: return PT_DTYPE_BF16;
-    case 28: return PT_DTYPE_F64;
-    case 27: return PT_DTYPE_I64;
-    case 26: return PT_DTYPE_I32;
-    default: return pt_block_dtype_of_ggml(id); /* PT_DTYPE_OTHER unless supported */
-    }
 }
 
 static const char *gguf_type_name(uint32_t t)
@@ -447,7 +398,7 @@ static ptune_status parse_tensor_info(reader *r, pt_gguf *g, uint64_t i, uint64_
     uint64_t type_at = r->pos;
     s = rd_u32(r, "the ggml type", &t->ggml_type);
     if (s) return s;
-    const ggml_type_traits *tr = ggml_traits(t->ggml_type);
+    const pt_block_format *tr = pt_ggml_type_of(t->ggml_type);
     if (!tr)
         return pt_fail(PTUNE_E_UNSUPPORTED, "%s: tensor '%s' has ggml type %" PRIu32 " (%s) at "
                        "offset %" PRIu64 ", which this reader cannot size", r->path, t->name,
@@ -474,7 +425,7 @@ static ptune_status parse_tensor_info(reader *r, pt_gguf *g, uint64_t i, uint64_
 
     pt_tensor_view *v = &t->view;
     v->name = t->name;
-    v->dtype = ggml_to_dtype(t->ggml_type);
+    v->dtype = tr->dtype;
     v->dtype_name = pt_ggml_type_name(t->ggml_type);
     v->n_dims = (int)n_dims;
     for (uint32_t d = 0; d < n_dims; d++) v->shape[d] = (int64_t)t->ne[n_dims - 1 - d];

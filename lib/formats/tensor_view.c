@@ -1,5 +1,6 @@
 /* Owns the dtype table shared by the weight readers (names, element sizes) and the conversion
- * of F32/F16/BF16 tensor views to float, tolerant of unaligned data inside a mapping. */
+ * of weight tensor views to float (F32/F16/BF16 here, ggml block formats through ggml_blocks.c),
+ * tolerant of unaligned data inside a mapping. */
 #include "formats/tensor_view.h"
 #include "core/error.h"
 #include "formats/ggml_blocks.h"

@@ -36,7 +36,7 @@ def main():
     lines += ["I want you to act as a shepherd. ", "  two  spaces, digits 1611 and ünïcödé ☃ "]
     state = torch.load(args.checkpoint, map_location="cpu")
     model = DemoLlama()
-    model.load_state_dict({k: v.half().float() if v.dim() == 2 else v.half().float() for k, v in state.items()})
+    model.load_state_dict({k: v.half().float() for k, v in state.items()})  # the F16 values both files hold
     model.eval()
     ok = True
     for path in [os.path.join(args.export, "hf"), os.path.join(args.export, "demo.gguf")]:
