@@ -561,7 +561,7 @@ static void run_case(const options *o, const case_spec *cs, case_result *r)
 
     g_acct.head_dim = r->hd;
     g_acct.vocab = r->V;
-    g_acct.head_lo = (const char *)m->global[PT_SLOT_OUTPUT];
+    g_acct.head_lo = (const char *)pt_global_w(m, PT_SLOT_OUTPUT); /* NULL: a stored head (native storage) */
     g_acct.head_hi = g_acct.head_lo ? g_acct.head_lo + sizeof(float) * (size_t)r->V * (size_t)r->D : NULL;
     g_acct.n_shapes = 0;
     g_acct.shapes_truncated = false;

@@ -23,4 +23,9 @@ int pt_cli_parse_ids(const char *text, int32_t **ids, int32_t *n);
 /* Parses a positive int option value; returns 0 on success. */
 int pt_cli_parse_int(const char *opt, const char *text, int32_t *out);
 
+/* Parses a --storage value ("f32" | "native") into a ptune_storage; returns 0 on success. */
+int pt_cli_parse_storage(const char *opt, const char *text, int32_t *out);
+/* ptune_model_load with the given ptune_storage. */
+ptune_status pt_cli_load_model(const char *path, int32_t storage, ptune_model **out);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int pt_cli_fail(const char *context, ptune_status s)
 {
@@ -68,4 +69,20 @@ int pt_cli_parse_int(const char *opt, const char *text, int32_t *out)
         return pt_cli_usage_error("%s: \"%s\" is not a non-negative integer", opt, text);
     *out = (int32_t)v;
     return 0;
+}
+
+int pt_cli_parse_storage(const char *opt, const char *text, int32_t *out)
+{
+    if (!strcmp(text, "f32")) *out = PTUNE_STORAGE_F32;
+    else if (!strcmp(text, "native")) *out = PTUNE_STORAGE_NATIVE;
+    else return pt_cli_usage_error("%s: \"%s\" is neither f32 nor native", opt, text);
+    return 0;
+}
+
+ptune_status pt_cli_load_model(const char *path, int32_t storage, ptune_model **out)
+{
+    ptune_model_params mp;
+    ptune_model_params_init(&mp);
+    mp.storage = storage;
+    return ptune_model_load(path, &mp, out);
 }

@@ -10,7 +10,7 @@
 static const char usage[] =
     "usage: ptune generate MODEL [--prompt ADAPTER] --text T [--max-new-tokens N] [--temperature T]\n"
     "                      [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S]\n"
-    "                      [--threads N]\n"
+    "                      [--threads N] [--storage f32|native]\n"
     "  --temperature 0 is greedy; an empty --text means BOS alone. Tokens print as they arrive.";
 
 static int print_piece(int32_t token, const char *bytes, size_t n, void *user)
@@ -39,7 +39,7 @@ int pt_cmd_generate(int argc, char **argv)
     const char *model_path = NULL, *prompt_path = NULL, *text = NULL;
     ptune_sampling_params sp;
     ptune_sampling_params_init(&sp);
-    int32_t threads = 0;
+    int32_t threads = 0, storage = PTUNE_STORAGE_F32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help")) return pt_cli_usage_error("%s", usage);
@@ -64,6 +64,7 @@ int pt_cmd_generate(int argc, char **argv)
             rc = pt_cli_parse_int(a, v, &iv);
             sp.seed = (uint64_t)iv;
         } else if (!strcmp(a, "--threads")) rc = pt_cli_parse_int(a, v, &threads);
+        else if (!strcmp(a, "--storage")) rc = pt_cli_parse_storage(a, v, &storage);
         else return pt_cli_usage_error("unknown option \"%s\"\n%s", a, usage);
         if (rc) return rc;
     }
@@ -74,7 +75,7 @@ int pt_cmd_generate(int argc, char **argv)
     ptune_ctx *c = NULL;
     char *out = NULL;
     int rc = 0;
-    ptune_status s = ptune_model_load(model_path, NULL, &m);
+    ptune_status s = pt_cli_load_model(model_path, storage, &m);
     if (s) return pt_cli_fail("loading model", s);
     if (prompt_path && (s = ptune_prompt_load(m, prompt_path, &prompt))) {
         rc = pt_cli_fail("loading prompt", s);

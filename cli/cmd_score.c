@@ -9,13 +9,14 @@
 
 static const char usage[] =
     "usage: ptune score MODEL (--ids 1,2,3 | --text T) [--prompt FILE|DIR] [--threads N]\n"
+    "                   [--storage f32|native]\n"
     "  Without a prompt every token but the first is scored; with a soft prompt (a PEFT adapter\n"
     "  directory or a safetensors file holding prompt_embeddings) every input token is.\n"
     "  --text is tokenized with the model's tokenizer, special tokens (e.g. BOS) included.";
 
 typedef struct score_args {
     const char *model, *ids, *text, *prompt;
-    int32_t threads;
+    int32_t threads, storage;
 } score_args;
 
 static int parse(int argc, char **argv, score_args *a)
@@ -25,10 +26,12 @@ static int parse(int argc, char **argv, score_args *a)
         const char *arg = argv[i];
         const char **slot = !strcmp(arg, "--ids") ? &a->ids : !strcmp(arg, "--text") ? &a->text
                           : !strcmp(arg, "--prompt") ? &a->prompt : NULL;
-        if (slot || !strcmp(arg, "--threads")) {
+        if (slot || !strcmp(arg, "--threads") || !strcmp(arg, "--storage")) {
             if (i + 1 >= argc) return pt_cli_usage_error("%s needs a value\n%s", arg, usage);
             if (slot) *slot = argv[++i];
-            else if (pt_cli_parse_int(arg, argv[++i], &a->threads)) return 2;
+            else if (!strcmp(arg, "--storage")) {
+                if (pt_cli_parse_storage(arg, argv[++i], &a->storage)) return 2;
+            } else if (pt_cli_parse_int(arg, argv[++i], &a->threads)) return 2;
         } else if (!strcmp(arg, "--help")) {
             return pt_cli_usage_error("%s", usage);
         } else if (arg[0] == '-' || a->model) {
@@ -91,7 +94,7 @@ int pt_cmd_score(int argc, char **argv)
     ptune_model *m = NULL;
     ptune_prompt *prompt = NULL;
     ptune_ctx *c = NULL;
-    ptune_status s = ptune_model_load(a.model, NULL, &m);
+    ptune_status s = pt_cli_load_model(a.model, a.storage, &m);
     if (s) {
         rc = pt_cli_fail("loading model", s);
         goto done;

@@ -12,8 +12,10 @@
 
 static const char usage[] =
     "usage: ptune train CONFIG.yaml [--set key.path=value ...] [--resume CHECKPOINT_DIR]\n"
+    "                   [--storage f32|native]\n"
     "  Trains a soft prompt as the YAML file says (docs/train.md) and writes the PEFT adapter,\n"
-    "  metrics.jsonl and loss.svg to its output_dir. Ctrl-C saves a checkpoint and stops.";
+    "  metrics.jsonl and loss.svg to its output_dir. Ctrl-C saves a checkpoint and stops.\n"
+    "  --storage S is --set storage=S: the model's weight storage (docs/storage.md).";
 
 static volatile int32_t g_cancel;
 
@@ -76,13 +78,21 @@ int pt_cmd_train(int argc, char **argv)
     int n_overrides = 0;
     if (!overrides) return pt_cli_usage_error("out of memory");
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--set") || !strcmp(argv[i], "--resume")) {
+        if (!strcmp(argv[i], "--set") || !strcmp(argv[i], "--resume") || !strcmp(argv[i], "--storage")) {
             if (i + 1 >= argc) {
                 free(overrides);
                 return pt_cli_usage_error("%s needs a value\n%s", argv[i], usage);
             }
-            if (argv[i][2] == 's') overrides[n_overrides++] = argv[++i];
-            else resume = argv[++i];
+            int32_t storage;
+            if (!strcmp(argv[i], "--set")) overrides[n_overrides++] = argv[++i];
+            else if (!strcmp(argv[i], "--resume")) resume = argv[++i];
+            else if (pt_cli_parse_storage(argv[i], argv[i + 1], &storage)) {
+                free(overrides);
+                return 2;
+            } else {
+                overrides[n_overrides++] = storage == PTUNE_STORAGE_NATIVE ? "storage=native" : "storage=f32";
+                i++;
+            }
         } else if (!strcmp(argv[i], "--help") || argv[i][0] == '-' || config) {
             free(overrides);
             return pt_cli_usage_error("%s%s", strcmp(argv[i], "--help") ? "unexpected argument\n" : "", usage);

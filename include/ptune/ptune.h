@@ -142,8 +142,19 @@ typedef enum ptune_arch {
     PTUNE_ARCH_BLOOM = 4    /* BloomForCausalLM, GGUF "bloom" */
 } ptune_arch;
 
+/* How a model keeps its weight matrices in memory (ptune_model_params.storage). */
+typedef enum ptune_storage {
+    PTUNE_STORAGE_F32 = 0,    /* converted (dequantized) once to fp32 at load: 4 bytes per
+                                 parameter, the fastest products */
+    PTUNE_STORAGE_NATIVE = 1  /* each matrix kept in its file's format (F32, F16, BF16 or the
+                                 quantized blocks of a GGUF file); panels of rows are converted to
+                                 fp32 in the context's scratch right before each product. Resident
+                                 weights ≈ the file's tensor bytes (docs/storage.md) */
+} ptune_storage;
+
 typedef struct ptune_model_params {
     uint32_t struct_size;   /* set by ptune_model_params_init(); later versions append fields */
+    int32_t storage;        /* ptune_storage; default PTUNE_STORAGE_F32 */
 } ptune_model_params;
 
 /** Fills `p` with defaults (and p->struct_size). */
@@ -152,8 +163,10 @@ PTUNE_API void ptune_model_params_init_sized(ptune_model_params *p, uint32_t siz
 
 /** Loads a frozen model from a GGUF file or a Hugging Face directory (config.json +
  *  model.safetensors or a sharded model.safetensors.index.json). Every header, shape and
- *  offset is validated before use; weights are converted once to fp32 (memory ≈ 4 bytes per
- *  parameter; the file mapping is released before returning).
+ *  offset is validated before use. With the default PTUNE_STORAGE_F32 the weights are
+ *  converted once to fp32 (memory ≈ 4 bytes per parameter); with PTUNE_STORAGE_NATIVE the
+ *  matrices keep their file format (memory ≈ the file's tensor bytes). Either way the file
+ *  mapping is released before returning.
  *  @param[in]  path  GGUF file or HF directory
  *  @param[in]  p     NULL for defaults
  *  @param[out] out   the new model on success
@@ -182,8 +195,22 @@ PTUNE_API int32_t ptune_model_n_ff(const ptune_model *m);
 PTUNE_API int32_t ptune_model_n_ctx(const ptune_model *m);
 /* Number of distinct parameters (a tied head counts once). */
 PTUNE_API int64_t ptune_model_n_params(const ptune_model *m);
-/* Bytes of weights resident in memory after loading. */
+/* Bytes of weights resident in memory after loading (with the model's storage: 4 per
+ * parameter for F32, about the file's tensor bytes for NATIVE). */
 PTUNE_API int64_t ptune_model_weight_bytes(const ptune_model *m);
+/* The storage the model was loaded with (PTUNE_STORAGE_F32 for NULL). */
+PTUNE_API ptune_storage ptune_model_storage(const ptune_model *m);
+/* Number of distinct on-disk dtypes among the model's tensors (0 for NULL). */
+PTUNE_API int32_t ptune_model_n_weight_types(const ptune_model *m);
+/** Row i (0 <= i < ptune_model_n_weight_types) of the model's tensor-type table, in order of
+ *  first use by the model (embedding first). Each output is nullable: `dtype` receives the
+ *  on-disk type name ("Q4_K", "F16", ...; static storage), `n_tensors` the tensors of that
+ *  type the model uses, `file_bytes` their bytes in the file, `resident_bytes` their bytes in
+ *  memory with the model's storage (norms and biases are always fp32). Thread-safe.
+ *  @return PTUNE_OK; PTUNE_E_INVALID_ARG (NULL model, i out of range). */
+PTUNE_API ptune_status ptune_model_weight_type(const ptune_model *m, int32_t i, const char **dtype,
+                                               int32_t *n_tensors, int64_t *file_bytes,
+                                               int64_t *resident_bytes);
 /* The dtype of the weight matrices on disk when they share one: "F32", "F16", "BF16", "Q8_0",
  * "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K" or "Q6_K"; "mixed" otherwise (e.g. a Q4_K_M
  * file). Norms and biases are not counted. */

@@ -2,6 +2,7 @@
 #ifndef PT_CORE_HALF_H
 #define PT_CORE_HALF_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -24,6 +25,12 @@ static inline float pt_f16_to_f32(uint16_t h)
     if (exp == 31) return pt_bits_to_f32(sign | 0x7f800000u | (man << 13));
     return pt_bits_to_f32(sign | ((exp + 112u) << 23) | (man << 13));
 }
+
+/* Row conversions of n 16-bit values at src (any alignment) to float, bit for bit as the
+ * scalar functions above, NaN payloads included (F16 uses the CPU's F16C instructions when it
+ * has them). */
+void pt_f16_row_to_f32(const void *src, size_t n, float *dst);
+void pt_bf16_row_to_f32(const void *src, size_t n, float *dst);
 
 /* Round-to-nearest-even float -> F16 / BF16 (used by writers and tests). */
 uint16_t pt_f32_to_f16(float f);

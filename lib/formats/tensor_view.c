@@ -57,41 +57,17 @@ bool pt_dtype_bytes(pt_dtype t, size_t n, size_t *bytes)
     return true;
 }
 
-/* Same result as pt_f16_to_f32 (bit for bit, NaN payloads included), written with selects
- * instead of branches so the loop vectorises: normal numbers rebias the exponent, Inf/NaN keep
- * an all-ones exponent, subnormals are computed exactly as mantissa * 2^-24 (a normal float,
- * so no denormal arithmetic is involved). */
-static inline float f16_to_f32_select(uint16_t h)
+void pt_dtype_to_f32(pt_dtype t, const void *src, size_t n, float *dst)
 {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t em = h & 0x7fffu;
-    uint32_t normal = (em << 13) + 0x38000000u;
-    uint32_t infnan = (em << 13) | 0x7f800000u;
-    uint32_t sub = pt_f32_to_bits((float)(int32_t)em * 5.9604644775390625e-08f);
-    uint32_t is_sub = 0u - (uint32_t)(em < 0x0400u);  /* all-ones masks */
-    uint32_t is_special = 0u - (uint32_t)(em >= 0x7c00u);
-    uint32_t mag = (sub & is_sub) | (infnan & is_special) | (normal & ~(is_sub | is_special));
-    return pt_bits_to_f32(sign | mag);
-}
-
-/* Reads 16-bit values through memcpy (the compiler turns this into plain loads) so the source
- * may sit at any byte offset of a mapping. */
-static void f16_block_to_f32(const unsigned char *src, size_t n, float *dst)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint16_t h;
-        memcpy(&h, src + 2 * i, sizeof h);
-        dst[i] = f16_to_f32_select(h);
+    switch (t) {
+    case PT_DTYPE_F32: memcpy(dst, src, n * sizeof(float)); break;
+    case PT_DTYPE_F16: pt_f16_row_to_f32(src, n, dst); break;
+    case PT_DTYPE_BF16: pt_bf16_row_to_f32(src, n, dst); break;
+    default: {
+        const pt_block_format *f = pt_block_format_of(t);
+        if (f) f->to_f32(src, n / f->block, dst);
+        break;
     }
-}
-
-static void bf16_block_to_f32(const unsigned char *src, size_t n, float *dst)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint16_t h;
-        memcpy(&h, src + 2 * i, sizeof h);
-        uint32_t bits = (uint32_t)h << 16;
-        memcpy(&dst[i], &bits, sizeof bits);
     }
 }
 
@@ -120,16 +96,6 @@ ptune_status pt_tensor_view_to_f32(const pt_tensor_view *v, const char *file, fl
         return pt_fail(PTUNE_E_INVALID_ARG, "%s: tensor %s: NULL data or destination", fname,
                        tname);
 
-    const unsigned char *src = v->data;
-    switch (v->dtype) {
-    case PT_DTYPE_F32: memcpy(dst, src, n * sizeof(float)); break;
-    case PT_DTYPE_F16: f16_block_to_f32(src, n, dst); break;
-    case PT_DTYPE_BF16: bf16_block_to_f32(src, n, dst); break;
-    default: {
-        const pt_block_format *f = pt_block_format_of(v->dtype); /* non-NULL: checked above */
-        f->to_f32(src, n / f->block, dst);
-        break;
-    }
-    }
+    pt_dtype_to_f32(v->dtype, v->data, n, dst);
     return PTUNE_OK;
 }

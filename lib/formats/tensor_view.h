@@ -50,6 +50,10 @@ bool pt_dtype_bytes(pt_dtype t, size_t n, size_t *bytes);
 /* Elements per block: 1 for plain dtypes, 32 or 256 for block formats. */
 size_t pt_dtype_block(pt_dtype t);
 
+/* Converts n elements of weight dtype t (a whole number of blocks) at src (any alignment) to
+ * float, without checks: the caller has validated dtype and sizes. */
+void pt_dtype_to_f32(pt_dtype t, const void *src, size_t n, float *dst);
+
 /* Converts a view of a weight dtype (pt_dtype_is_weight) into `dst` (n_elements floats);
  * quantized blocks are dequantized exactly as ggml does. Errors: PTUNE_E_UNSUPPORTED for other
  * dtypes, PTUNE_E_INVALID_ARG when the bytes do not hold the elements. `file` names the

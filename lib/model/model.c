@@ -35,6 +35,7 @@ PTUNE_API void ptune_model_free(ptune_model *m)
 {
     if (!m) return;
     pt_free_aligned(m->storage);
+    pt_free_aligned(m->native);
     free(m->layers);
     free(m->source_path);
     pt_tokenizer_free(m->tokenizer);
@@ -247,10 +248,17 @@ PTUNE_API ptune_status ptune_model_load(const char *path, const ptune_model_para
     if (p && (p->struct_size < sizeof(uint32_t) || p->struct_size > sizeof(ptune_model_params)))
         return pt_fail(PTUNE_E_INVALID_ARG, "ptune_model_load: params.struct_size is %u; call ptune_model_params_init()",
                        p->struct_size);
+    ptune_model_params d;
+    model_params_defaults(&d);
+    if (p) memcpy(&d, p, p->struct_size);
+    if (d.storage != PTUNE_STORAGE_F32 && d.storage != PTUNE_STORAGE_NATIVE)
+        return pt_fail(PTUNE_E_INVALID_ARG, "ptune_model_load: params.storage is %d; expected PTUNE_STORAGE_F32 (0) "
+                       "or PTUNE_STORAGE_NATIVE (1)", (int)d.storage);
     struct stat sb;
     if (stat(path, &sb) != 0) return pt_fail(PTUNE_E_IO, "%s: cannot open: %s", path, strerror(errno));
     ptune_model *m = pt_calloc(1, sizeof *m, "model");
     if (!m) return PTUNE_E_NOMEM;
+    m->storage_kind = (ptune_storage)d.storage;
     m->source_path = pt_strdup(path, "model path");
     ptune_status s = m->source_path ? PTUNE_OK : PTUNE_E_NOMEM;
     if (!s) s = S_ISDIR(sb.st_mode) ? load_hf_dir(m, path) : load_gguf(m, path);

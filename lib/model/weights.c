@@ -1,6 +1,8 @@
 /* The weight binder: looks up every binding of an architecture in a container, checks shape
- * and dtype, converts to fp32 into the model's single storage block (applying layout
- * transforms), rejects NaN/Inf and any tensor that would otherwise be silently ignored. */
+ * and dtype, lays the slots out (fp32 in one block; with native storage the matrices as row
+ * bands in their file format in a second block), fills them (converting or copying, applying
+ * layout transforms), rejects NaN/Inf and any tensor that would otherwise be silently ignored,
+ * and tallies the tensor types. */
 #include "model/weights.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -68,11 +70,18 @@ static bool binding_required(const pt_binding *b, const pt_hparams *h)
     }
 }
 
+typedef enum bind_mode {
+    BIND_CHECK, /* presence, shape and dtype only: nothing is marked, planned or written */
+    BIND_PLAN,  /* native storage: each matrix part found becomes a row band of its dtype */
+    BIND_LOAD,  /* convert or copy into the laid-out slots */
+} bind_mode;
+
 typedef struct bind_state {
     struct ptune_model *m;
     pt_weight_source *src;
-    float *scratch;           /* largest tensor, for transforms */
+    float *scratch;           /* largest transformed tensor converted to fp32 */
     size_t scratch_floats;
+    float *check;             /* native storage: PT_CONVERT_SLICE floats for the NaN/Inf check */
     uint32_t dtype_seen;      /* bit per pt_dtype among matrices */
 } bind_state;
 
@@ -147,27 +156,25 @@ static ptune_status convert_released(const pt_source_tensor *t, float *dst)
     return PTUNE_OK;
 }
 
-/* Converts one file tensor into rows [row0, row0 + n) of a slot with `cols` columns. */
-static ptune_status load_into(bind_state *st, const pt_source_tensor *t, const pt_binding *b, float *dst,
-                              int64_t n, int64_t cols)
+/* Row layout transforms, for any row size: src holds the tensor as the file stores it (n rows
+ * of row_bytes, or for a transpose cols rows of n elements of esize bytes), dst the slot's rows. */
+static void transform_rows(const pt_hparams *h, pt_transform xf, unsigned char *dst, const unsigned char *src,
+                           int64_t n, int64_t cols, size_t row_bytes, size_t esize)
 {
-    const pt_hparams *h = &st->m->hp;
-    ptune_status s;
-    if (b->transform == PT_XF_NONE) return convert_released(t, dst);
-    if ((s = convert_released(t, st->scratch))) return s;
-    const float *src = st->scratch;
-    const size_t row_bytes = sizeof(float) * (size_t)cols;
-    switch (b->transform) {
+    switch (xf) {
     case PT_XF_TRANSPOSE: /* src [cols, n] → dst [n, cols] */
         for (int64_t c = 0; c < cols; c++)
-            for (int64_t r = 0; r < n; r++) dst[r * cols + c] = src[c * n + r];
+            for (int64_t r = 0; r < n; r++)
+                memcpy(dst + ((size_t)r * (size_t)cols + (size_t)c) * esize, src + ((size_t)c * (size_t)n + (size_t)r) * esize,
+                       esize);
         break;
     case PT_XF_BLOOM_QKV: { /* src rows (head, q|k|v, d) → dst rows (q|k|v, head, d) */
         const int64_t hd = h->head_dim, nh = h->n_head, H = nh * hd;
         for (int64_t head = 0; head < nh; head++)
             for (int64_t p = 0; p < 3; p++)
                 for (int64_t d = 0; d < hd; d++)
-                    memcpy(dst + (p * H + head * hd + d) * cols, src + (head * 3 * hd + p * hd + d) * cols, row_bytes);
+                    memcpy(dst + (size_t)(p * H + head * hd + d) * row_bytes,
+                           src + (size_t)(head * 3 * hd + p * hd + d) * row_bytes, row_bytes);
         break;
     }
     case PT_XF_ROPE_INTERLEAVED: { /* per head: src row 2i + j → dst row j * hd/2 + i */
@@ -175,16 +182,127 @@ static ptune_status load_into(bind_state *st, const pt_source_tensor *t, const p
         for (int64_t head = 0; head < n / hd; head++)
             for (int64_t i = 0; i < half; i++)
                 for (int64_t j = 0; j < 2; j++)
-                    memcpy(dst + (head * hd + j * half + i) * cols, src + (head * hd + 2 * i + j) * cols, row_bytes);
+                    memcpy(dst + (size_t)(head * hd + j * half + i) * row_bytes,
+                           src + (size_t)(head * hd + 2 * i + j) * row_bytes, row_bytes);
         break;
     }
-    default: break;
+    default: memcpy(dst, src, (size_t)n * row_bytes); break;
+    }
+}
+
+/* Converts one file tensor into rows [row0, row0 + n) of an fp32 slot with `cols` columns. */
+static ptune_status load_f32(bind_state *st, const pt_source_tensor *t, const pt_binding *b, float *dst, int64_t n,
+                             int64_t cols)
+{
+    ptune_status s;
+    if (b->transform == PT_XF_NONE) return convert_released(t, dst);
+    if ((s = convert_released(t, st->scratch))) return s;
+    transform_rows(&st->m->hp, b->transform, (unsigned char *)dst, (const unsigned char *)st->scratch, n, cols,
+                   sizeof(float) * (size_t)cols, sizeof(float));
+    return PTUNE_OK;
+}
+
+/* Native storage: copies one file tensor's bytes into its row band, after checking every value
+ * (converted a slice at a time) for NaN/Inf. Untransformed tensors are copied slice by slice,
+ * releasing each slice's source pages; transformed ones (row permutations, a transpose of
+ * 16/32-bit elements) are checked first and moved whole. */
+static ptune_status load_native(bind_state *st, const pt_source_tensor *t, const pt_binding *b, unsigned char *dst,
+                                int64_t rows, int64_t cols, size_t row_bytes)
+{
+    const pt_tensor_view *v = t->view;
+    const size_t n = (size_t)v->n_elements;
+    size_t total;
+    if (!v->data || !pt_dtype_bytes(v->dtype, n, &total) || total > v->n_bytes)
+        return pt_tensor_view_to_f32(v, t->file, NULL); /* reports the problem */
+    const unsigned char *src = v->data;
+    ptune_status s;
+    for (size_t e0 = 0; e0 < n; e0 += PT_CONVERT_SLICE) {
+        const size_t k = n - e0 < PT_CONVERT_SLICE ? n - e0 : PT_CONVERT_SLICE;
+        size_t skip, bytes;
+        pt_dtype_bytes(v->dtype, e0, &skip);
+        pt_dtype_bytes(v->dtype, k, &bytes);
+        pt_dtype_to_f32(v->dtype, src + skip, k, st->check);
+        if ((s = check_finite(t, st->check, e0, k))) return s;
+        if (b->transform != PT_XF_NONE) continue;
+        memcpy(dst + skip, src + skip, bytes);
+        pt_mapped_release(src + skip, bytes);
+    }
+    if (b->transform != PT_XF_NONE) {
+        transform_rows(&st->m->hp, b->transform, dst, src, rows, cols, row_bytes, pt_dtype_size(v->dtype));
+        pt_mapped_release(src, total);
     }
     return PTUNE_OK;
 }
 
-/* With `dry`, only checks presence, shape and dtype: nothing is marked, converted or written. */
-static ptune_status bind_one(bind_state *st, const pt_binding *b, int layer, bool dry)
+static pt_wmat *slot_mat(struct ptune_model *m, pt_slot s, int layer)
+{
+    return layer >= 0 ? &m->layers[layer].slot[s - PT_SLOT_N_GLOBAL] : &m->global[s];
+}
+
+/* Matrices that native storage keeps in their file format: the ones products read. Learned
+ * position rows are added to embeddings, norms and biases are vectors: those stay fp32. */
+static bool slot_is_product_matrix(pt_slot s)
+{
+    return slot_is_matrix(s) && s != PT_SLOT_POS_EMBD;
+}
+
+/* A file tensor keeps its format with native storage unless a transpose would have to cut
+ * through quantized blocks (HF GPT-2's Conv1D weights are never quantized; fp32 then). */
+static bool keeps_native(const struct ptune_model *m, const pt_binding *b, const pt_tensor_view *v)
+{
+    return m->storage_kind == PTUNE_STORAGE_NATIVE && slot_is_product_matrix(b->slot) &&
+           (b->transform != PT_XF_TRANSPOSE || pt_dtype_block(v->dtype) == 1);
+}
+
+static bool in_f32_storage(const struct ptune_model *m, const void *p)
+{
+    const float *f = p;
+    return m->storage && f >= m->storage && f < m->storage + m->storage_floats;
+}
+
+/* Adds the band [row0, row0 + n) of dtype t to w, keeping the bands ordered by row. */
+static void plan_band(pt_wmat *w, int64_t row0, int64_t n, int64_t cols, pt_dtype t)
+{
+    if (w->n_bands == PT_WMAT_MAX_BANDS) { /* cannot happen with today's bindings; fp32 then */
+        w->n_bands = -1;
+        return;
+    }
+    if (w->n_bands < 0) return;
+    size_t row_bytes = 0;
+    pt_dtype_bytes(t, (size_t)cols, &row_bytes); /* checked: rows are whole blocks */
+    int i = w->n_bands++;
+    while (i > 0 && w->band[i - 1].row0 > row0) {
+        w->band[i] = w->band[i - 1];
+        i--;
+    }
+    w->band[i] = (pt_wband){.row0 = row0, .rows = n, .dtype = t, .row_bytes = row_bytes};
+}
+
+/* The native band of w holding row `row` (NULL for an fp32 slot). */
+static const pt_wband *band_at(const struct ptune_model *m, const pt_wmat *w, int64_t row)
+{
+    for (int i = 0; i < w->n_bands; i++)
+        if (row >= w->band[i].row0 && row < w->band[i].row0 + w->band[i].rows && !in_f32_storage(m, w->band[i].data))
+            return &w->band[i];
+    return NULL;
+}
+
+static void count_type(struct ptune_model *m, const pt_tensor_view *v, size_t resident)
+{
+    int i = 0;
+    while (i < m->n_types && m->types[i].dtype != v->dtype) i++;
+    if (i == m->n_types) {
+        if (m->n_types == (int32_t)(sizeof m->types / sizeof m->types[0])) return;
+        m->types[m->n_types++] = (pt_weight_type_stats){.dtype = v->dtype};
+    }
+    size_t file_bytes = v->n_bytes;
+    pt_dtype_bytes(v->dtype, (size_t)v->n_elements, &file_bytes);
+    m->types[i].n_tensors++;
+    m->types[i].file_bytes += (int64_t)file_bytes;
+    m->types[i].resident_bytes += (int64_t)resident;
+}
+
+static ptune_status bind_one(bind_state *st, const pt_binding *b, int layer, bind_mode mode)
 {
     struct ptune_model *m = st->m;
     const pt_arch_desc *a = m->arch;
@@ -197,7 +315,7 @@ static ptune_status bind_one(bind_state *st, const pt_binding *b, int layer, boo
     bool exists = pt_slot_shape(a, h, b->slot, &rows, &cols);
     if (!exists) {
         /* a tied head stored anyway (GPT-2/BLOOM checkpoints, older GGUF converters) */
-        if (t && b->slot == PT_SLOT_OUTPUT && !dry) t->used = true;
+        if (t && b->slot == PT_SLOT_OUTPUT && mode == BIND_LOAD) t->used = true;
         return PTUNE_OK; /* anything else present stays unused and is reported later */
     }
     if (!t) {
@@ -212,73 +330,137 @@ static ptune_status bind_one(bind_state *st, const pt_binding *b, int layer, boo
         }
         return PTUNE_OK; /* optional: the slot stays zero (e.g. an absent bias) */
     }
-    if (!dry) {
-        if (t->used) return pt_fail(PTUNE_E_FORMAT, "%s: tensor \"%s\" bound twice", t->file, name);
-        t->used = true;
-    }
     int64_t row0, n;
     part_rows(a, h, b->slot, b->part, rows, &row0, &n);
     bool matrix = slot_is_matrix(b->slot);
-    ptune_status s = check_shape(t, matrix, b->transform == PT_XF_TRANSPOSE, n, cols, b->slot, layer);
-    if (s) return s;
-    if (!pt_dtype_is_weight(t->view->dtype))
-        return pt_fail(PTUNE_E_UNSUPPORTED,
-                       "%s: tensor \"%s\" has dtype %s; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, "
-                       "Q4_K, Q5_K, Q6_K",
-                       t->file, name, t->view->dtype_name);
-    if (dry) {
-        /* only transformed tensors pass through the scratch buffer */
-        if (b->transform != PT_XF_NONE && (size_t)t->view->n_elements > st->scratch_floats)
+    if (mode == BIND_CHECK) {
+        ptune_status s = check_shape(t, matrix, b->transform == PT_XF_TRANSPOSE, n, cols, b->slot, layer);
+        if (s) return s;
+        if (!pt_dtype_is_weight(t->view->dtype))
+            return pt_fail(PTUNE_E_UNSUPPORTED,
+                           "%s: tensor \"%s\" has dtype %s; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, "
+                           "Q4_K, Q5_K, Q6_K",
+                           t->file, name, t->view->dtype_name);
+        /* only transformed tensors bound as fp32 pass through the scratch buffer */
+        if (b->transform != PT_XF_NONE && !keeps_native(m, b, t->view) &&
+            (size_t)t->view->n_elements > st->scratch_floats)
             st->scratch_floats = (size_t)t->view->n_elements;
         return PTUNE_OK;
     }
+    if (mode == BIND_PLAN) {
+        if (keeps_native(m, b, t->view)) plan_band(slot_mat(m, b->slot, layer), row0, n, cols, t->view->dtype);
+        return PTUNE_OK;
+    }
+    if (t->used) return pt_fail(PTUNE_E_FORMAT, "%s: tensor \"%s\" bound twice", t->file, name);
+    t->used = true;
     if (matrix && b->slot != PT_SLOT_POS_EMBD) st->dtype_seen |= 1u << t->view->dtype; /* GGUF keeps positions F32 */
-    float *base = (float *)(layer >= 0 ? m->layers[layer].slot[b->slot - PT_SLOT_N_GLOBAL] : m->global[b->slot]);
-    return load_into(st, t, b, base + row0 * cols, n, cols);
+    const pt_wmat *w = slot_mat(m, b->slot, layer);
+    const pt_wband *band = band_at(m, w, row0);
+    count_type(m, t->view, band ? (size_t)n * band->row_bytes : sizeof(float) * (size_t)t->view->n_elements);
+    if (band)
+        return load_native(st, t, b, (unsigned char *)band->data + (size_t)(row0 - band->row0) * band->row_bytes, n, cols,
+                           band->row_bytes);
+    float *base = (float *)(void *)w->band[0].data;
+    return load_f32(st, t, b, base + row0 * cols, n, cols);
 }
 
 /* Every binding, per layer where the slot is per layer. */
-static ptune_status bind_all(bind_state *st, const pt_binding *bindings, bool dry)
+static ptune_status bind_all(bind_state *st, const pt_binding *bindings, bind_mode mode)
 {
     ptune_status s = PTUNE_OK;
     for (const pt_binding *b = bindings; b->name && !s; b++) {
-        if (b->slot < PT_SLOT_N_GLOBAL) s = bind_one(st, b, -1, dry);
+        if (b->slot < PT_SLOT_N_GLOBAL) s = bind_one(st, b, -1, mode);
         else
-            for (int l = 0; l < st->m->hp.n_layer && !s; l++) s = bind_one(st, b, l, dry);
+            for (int l = 0; l < st->m->hp.n_layer && !s; l++) s = bind_one(st, b, l, mode);
     }
     return s;
 }
 
-static ptune_status layout_storage(struct ptune_model *m)
+/* Native bands that tile the matrix: merged where neighbours share a dtype (they will be laid
+ * out back to back), or false when the plan does not cover the rows (fp32 then). */
+static bool finish_bands(pt_wmat *w)
 {
-    const pt_arch_desc *a = m->arch;
-    size_t total = 0;
-    int64_t rows, cols;
-    /* pass 1 counts, pass 2 assigns */
-    for (int pass = 0; pass < 2; pass++) {
-        size_t off = 0;
-        for (int s = 0; s < PT_SLOT_N_GLOBAL; s++) {
-            if (!pt_slot_shape(a, &m->hp, (pt_slot)s, &rows, &cols)) continue;
-            if (pass) m->global[s] = m->storage + off;
-            off += (size_t)(rows * cols);
+    if (w->n_bands <= 0) return false;
+    int k = 0;
+    for (int i = 1; i < w->n_bands; i++) {
+        if (w->band[i].dtype == w->band[k].dtype) w->band[k].rows += w->band[i].rows;
+        else w->band[++k] = w->band[i];
+    }
+    w->n_bands = k + 1;
+    int64_t next = 0;
+    for (int i = 0; i < w->n_bands; i++) {
+        if (w->band[i].row0 != next) return false;
+        next += w->band[i].rows;
+    }
+    return next == w->rows;
+}
+
+#define PT_BAND_ALIGN 64
+
+static size_t band_span(const pt_wband *b)
+{
+    return ((size_t)b->rows * b->row_bytes + PT_BAND_ALIGN - 1) / PT_BAND_ALIGN * PT_BAND_ALIGN;
+}
+
+typedef struct layout_acc {
+    size_t floats, bytes;
+    int64_t n_params;
+    bool assign; /* second visit: give the bands their addresses */
+} layout_acc;
+
+/* One existing slot: first visit sizes it (native bands, or fp32), second places it. */
+static void layout_slot(struct ptune_model *m, pt_wmat *w, int64_t rows, int64_t cols, layout_acc *acc)
+{
+    if (!acc->assign) {
+        w->rows = rows;
+        w->cols = cols;
+        if (!finish_bands(w)) w->n_bands = 0;
+        acc->n_params += rows * cols;
+    }
+    if (w->n_bands > 0) {
+        for (int i = 0; i < w->n_bands; i++) {
+            if (acc->assign) w->band[i].data = m->native + acc->bytes;
+            acc->bytes += band_span(&w->band[i]);
         }
-        for (int l = 0; l < m->hp.n_layer; l++)
-            for (int s = PT_SLOT_N_GLOBAL; s < PT_SLOT_COUNT; s++) {
-                if (!pt_slot_shape(a, &m->hp, (pt_slot)s, &rows, &cols)) continue;
-                if (pass) m->layers[l].slot[s - PT_SLOT_N_GLOBAL] = m->storage + off;
-                off += (size_t)(rows * cols);
-            }
-        if (!pass) {
-            total = off;
-            m->storage = pt_malloc_aligned(total * sizeof(float), "model weights");
-            if (!m->storage) return PTUNE_E_NOMEM;
-            memset(m->storage, 0, total * sizeof(float));
-            m->layers = pt_calloc((size_t)m->hp.n_layer, sizeof *m->layers, "layer table");
-            if (!m->layers) return PTUNE_E_NOMEM;
+        return;
+    }
+    if (acc->assign)
+        *w = (pt_wmat){.rows = rows, .cols = cols, .n_bands = 1,
+                       .band[0] = {.rows = rows, .dtype = PT_DTYPE_F32, .row_bytes = sizeof(float) * (size_t)cols,
+                                   .data = (const unsigned char *)(m->storage + acc->floats)}};
+    acc->floats += (size_t)(rows * cols);
+}
+
+static void layout_pass(struct ptune_model *m, layout_acc *acc)
+{
+    for (int s = 0; s < PT_SLOT_COUNT; s++) {
+        const bool global = s < PT_SLOT_N_GLOBAL;
+        for (int l = 0; l < (global ? 1 : m->hp.n_layer); l++) {
+            int64_t rows, cols;
+            if (pt_slot_shape(m->arch, &m->hp, (pt_slot)s, &rows, &cols))
+                layout_slot(m, slot_mat(m, (pt_slot)s, global ? -1 : l), rows, cols, acc);
         }
     }
-    m->storage_floats = total;
-    m->n_params = (int64_t)total;
+}
+
+/* Shapes every existing slot, allocates the fp32 block (zeroed: an absent optional bias stays
+ * zero) and the native block, and gives every band its address. */
+static ptune_status layout_storage(struct ptune_model *m)
+{
+    layout_acc acc = {0};
+    layout_pass(m, &acc);
+    m->storage = pt_malloc_aligned((acc.floats ? acc.floats : 1) * sizeof(float), "model weights");
+    if (!m->storage) return PTUNE_E_NOMEM;
+    memset(m->storage, 0, acc.floats * sizeof(float));
+    m->storage_floats = acc.floats;
+    if (acc.bytes) {
+        m->native = pt_malloc_aligned(acc.bytes, "model weights (native storage)");
+        if (!m->native) return PTUNE_E_NOMEM;
+        m->native_bytes = acc.bytes;
+    }
+    m->n_params = acc.n_params;
+    acc = (layout_acc){.assign = true};
+    layout_pass(m, &acc);
     if (m->hp.tied) m->global[PT_SLOT_OUTPUT] = m->global[PT_SLOT_TOK_EMBD];
     return PTUNE_OK;
 }
@@ -313,13 +495,19 @@ ptune_status pt_weights_bind(struct ptune_model *m, pt_weight_source *src, const
      * hyper-parameters, so a config claiming a huge vocabulary or layer count fails fast as a
      * missing tensor or a shape mismatch instead of allocating (and clearing) that much. */
     bind_state st = {.m = m, .src = src};
-    ptune_status s = bind_all(&st, bindings, true);
+    ptune_status s = bind_all(&st, bindings, BIND_CHECK);
+    if (s) return s;
+    m->layers = pt_calloc((size_t)m->hp.n_layer, sizeof *m->layers, "layer table");
+    if (!m->layers) return PTUNE_E_NOMEM;
+    if (m->storage_kind == PTUNE_STORAGE_NATIVE) s = bind_all(&st, bindings, BIND_PLAN);
     if (!s) s = layout_storage(m);
     if (s) return s;
     st.scratch = pt_malloc_array(st.scratch_floats ? st.scratch_floats : 1, sizeof(float), "weight conversion scratch");
-    if (!st.scratch) return PTUNE_E_NOMEM;
-    s = bind_all(&st, bindings, false);
+    if (m->native) st.check = pt_malloc_array(PT_CONVERT_SLICE, sizeof(float), "weight check scratch");
+    if (!st.scratch || (m->native && !st.check)) s = PTUNE_E_NOMEM;
+    if (!s) s = bind_all(&st, bindings, BIND_LOAD);
     free(st.scratch);
+    free(st.check);
     if (s) return s;
 
     for (size_t i = 0; i < src->n; i++) {

@@ -221,7 +221,12 @@ PTUNE_API ptune_status ptune_run_yaml(const char *config_path, const ptune_run_p
     if (!checkpoints) s = PTUNE_E_NOMEM;
     if (!s) s = make_dirs(r.cfg.output_dir);
     if (!s) s = pt_metrics_new(&r.metrics);
-    if (!s && (s = ptune_model_load(r.cfg.model, NULL, &r.model))) pt_fail_context(s, "model: ");
+    if (!s) {
+        ptune_model_params mp;
+        ptune_model_params_init(&mp);
+        mp.storage = !strcmp(r.cfg.storage, "native") ? PTUNE_STORAGE_NATIVE : PTUNE_STORAGE_F32;
+        if ((s = ptune_model_load(r.cfg.model, &mp, &r.model))) pt_fail_context(s, "model: ");
+    }
     if (!s) s = load_data(&r);
     if (!s) s = make_prompt(&r);
     if (!s) s = make_trainer(&r, checkpoints);

@@ -64,6 +64,7 @@ static const char *const formats[] = {"csv", "jsonl", "text", NULL};
 static const char *const inits[] = {"random", "text", "sample_vocab", "class_labels", NULL};
 static const char *const optimizers[] = {"adamw", "sgd", "adafactor", NULL};
 static const char *const schedules[] = {"linear", "constant", "cosine", NULL};
+static const char *const storages[] = {"f32", "native", NULL};
 
 static const key_spec data_keys[] = {
     KSTR("train", data.train, F_REQUIRED, NULL, NULL),
@@ -129,6 +130,7 @@ static const section checkpoint_sec = SECTION("checkpoint", 6, checkpoint_keys);
 
 static const key_spec top_keys[] = {
     KSTR("model", model, F_REQUIRED, NULL, NULL),
+    KSTR("storage", storage, 0, "f32", storages),
     KSTR("output_dir", output_dir, F_REQUIRED, NULL, NULL),
     {.name = "seed", .kind = K_U64, .off = OFF(seed), .def = 42},
     KI32("threads", threads, 0, 0, INT32_MAX, 0),
@@ -930,6 +932,7 @@ void pt_run_config_free(pt_run_config *c)
     if (!c) return;
     free(c->path);
     free(c->model);
+    free(c->storage);
     free(c->output_dir);
     free(c->data.train);
     free(c->data.format);

@@ -11,6 +11,7 @@
 typedef struct pt_run_config {
     char *path;                 /* the config file (for messages) */
     char *model;                /* required: GGUF file or HF directory */
+    char *storage;              /* weight storage: "f32" (default) | "native" */
     char *output_dir;           /* required */
     uint64_t seed;              /* default 42 */
     int32_t threads;            /* default 0 = all cores */

@@ -4,7 +4,7 @@
 #include "core/error.h"
 #include "kernels/activation.h"
 #include "kernels/attention.h"
-#include "kernels/matmul.h"
+#include "kernels/weight_products.h"
 #include "kernels/norm.h"
 #include "kernels/rope.h"
 #include "tuning/ctx.h"
@@ -141,19 +141,19 @@ static void block_backward(ptune_ctx *c, int l, size_t scratch_stride)
 
     /* x_out = x_mid + act(ff)·W_downᵀ: the residual passes g_x to x_mid unchanged */
     set_rows(c, c->g_mid, c->g_x, D);
-    pt_matmul_xw(c->ff_act, F, c->g_x, D, pt_layer_w(m, l, PT_SLOT_FFN_DOWN), F, N, F, D, 1.0f, 0.0f);
+    pt_wmat_xw(&c->panels, c->ff_act, F, c->g_x, D, pt_layer_mat(m, l, PT_SLOT_FFN_DOWN), N, 1.0f, 0.0f);
     pt_ctx_parallel_rows(c, N, ffn_act_bw_rows, ff);
-    pt_matmul_xw(c->g_h, D, c->g_ff, up_rows, pt_layer_w(m, l, PT_SLOT_FFN_UP), D, N, D, up_rows, 1.0f, 0.0f);
+    pt_wmat_xw(&c->panels, c->g_h, D, c->g_ff, up_rows, pt_layer_mat(m, l, PT_SLOT_FFN_UP), N, 1.0f, 0.0f);
     norm_backward(c, c->g_mid, c->g_h, x_mid, pt_layer_w(m, l, PT_SLOT_FFN_NORM_W), pt_ctx_stat(c, l, 2),
                   pt_ctx_stat(c, l, 3));
 
     /* x_mid = x + attn(norm(x))·W_oᵀ */
-    pt_matmul_xw(c->att, q_dim, c->g_mid, D, pt_layer_w(m, l, PT_SLOT_ATTN_OUT), q_dim, N, q_dim, D, 1.0f, 0.0f);
+    pt_wmat_xw(&c->panels, c->att, q_dim, c->g_mid, D, pt_layer_mat(m, l, PT_SLOT_ATTN_OUT), N, 1.0f, 0.0f);
     attn_bw_job aj = {c, qkv, scratch_stride};
     pt_ctx_parallel_rows(c, N, zero_kv_grad_rows, NULL);
     pt_ctx_run_attention(pt_ctx_n_segments(c) * h->n_head_kv, attn_bw_task, &aj);
     if (m->arch->pos == PT_POS_ROPE) pt_ctx_parallel_rows(c, N, rope_bw_rows, NULL);
-    pt_matmul_xw(c->g_h, D, c->g_qkv, qkv_dim, pt_layer_w(m, l, PT_SLOT_QKV), D, N, D, qkv_dim, 1.0f, 0.0f);
+    pt_wmat_xw(&c->panels, c->g_h, D, c->g_qkv, qkv_dim, pt_layer_mat(m, l, PT_SLOT_QKV), N, 1.0f, 0.0f);
     set_rows(c, c->g_x, c->g_mid, D);
     norm_backward(c, c->g_x, c->g_h, x, pt_layer_w(m, l, PT_SLOT_ATTN_NORM_W), pt_ctx_stat(c, l, 0),
                   pt_ctx_stat(c, l, 1));
@@ -178,13 +178,13 @@ PTUNE_API ptune_status ptune_backward(ptune_ctx *c, ptune_prompt *p)
 
     /* the LM head left d loss / d(final norm output) in dh_final */
     set_rows(c, c->g_x, NULL, D);
-    norm_backward(c, c->g_x, c->dh_final, pt_ctx_x(c, L), m->global[PT_SLOT_OUT_NORM_W], c->final_stats,
+    norm_backward(c, c->g_x, c->dh_final, pt_ctx_x(c, L), pt_global_w(m, PT_SLOT_OUT_NORM_W), c->final_stats,
                   c->final_stats + c->max_tokens);
     for (int l = L - 1; l >= 0; l--) block_backward(c, l, scratch_stride);
     const float *g_emb = c->g_x;
     if (m->arch->emb_norm) {
         set_rows(c, c->g_h, NULL, D);
-        norm_backward(c, c->g_h, c->g_x, c->emb, m->global[PT_SLOT_EMB_NORM_W], c->emb_stats,
+        norm_backward(c, c->g_h, c->g_x, c->emb, pt_global_w(m, PT_SLOT_EMB_NORM_W), c->emb_stats,
                       c->emb_stats + c->max_tokens);
         g_emb = c->g_h;
     }

@@ -1,5 +1,6 @@
 /* ptune_ctx_new / ptune_ctx_free: sizes and allocates the workspace for a model. */
 #include "tuning/ctx.h"
+#include "kernels/weight_products.h"
 #include "core/params.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -33,7 +34,8 @@ PTUNE_API void ptune_ctx_free(ptune_ctx *c)
     pt_pool_free(c->pool);
     float *bufs[] = {c->xs,     c->x_mids,   c->qkvs,    c->ffs,         c->stats, c->final_stats,
                      c->emb,    c->emb_stats, c->dh_final, c->h,         c->att,   c->ff_act,
-                     c->head_in, c->head_out, c->head_acc, c->att_scratch, c->g_x,    c->g_mid, c->g_h,
+                     c->head_in, c->head_out, c->head_acc, c->head_wt, c->att_scratch, c->g_x, c->g_mid, c->g_h,
+                     c->panels.scratch,
                      c->g_qkv,  c->g_ff != c->ffs ? c->g_ff : NULL};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) pt_free_aligned(bufs[i]);
     for (int i = 0; i < PT_PREFIX_ENTRIES; i++) {
@@ -105,6 +107,20 @@ ptune_status pt_ctx_reserve_seqs(struct ptune_ctx *c, int32_t n_seq)
     return PTUNE_OK;
 }
 
+/* Floats of weight-panel scratch the model's matrices need (0 when all are fp32). */
+static size_t model_panel_floats(const ptune_model *m)
+{
+    const pt_wmat *head[] = {pt_global_mat(m, PT_SLOT_TOK_EMBD), pt_global_mat(m, PT_SLOT_OUTPUT)};
+    size_t need = pt_panels_floats(head, 2);
+    for (int l = 0; l < m->hp.n_layer; l++) {
+        const pt_wmat *layer[] = {pt_layer_mat(m, l, PT_SLOT_QKV), pt_layer_mat(m, l, PT_SLOT_ATTN_OUT),
+                                  pt_layer_mat(m, l, PT_SLOT_FFN_UP), pt_layer_mat(m, l, PT_SLOT_FFN_DOWN)};
+        const size_t n = pt_panels_floats(layer, 4);
+        if (n > need) need = n;
+    }
+    return need;
+}
+
 PTUNE_API ptune_status ptune_ctx_new(const ptune_model *m, const ptune_ctx_params *p, ptune_ctx **out)
 {
     if (!out) return pt_fail(PTUNE_E_INVALID_ARG, "ptune_ctx_new: out is NULL");
@@ -144,8 +160,16 @@ PTUNE_API ptune_status ptune_ctx_new(const ptune_model *m, const ptune_ctx_param
     const bool emb = c->training && m->arch->emb_norm;
     c->head_rows_cap = d.max_tokens < PT_HEAD_ROWS ? d.max_tokens : PT_HEAD_ROWS;
     c->head_vocab_block = h->n_vocab < PT_HEAD_VOCAB_BLOCK ? h->n_vocab : PT_HEAD_VOCAB_BLOCK;
+    c->panels.cap = model_panel_floats(m);
+    /* a training LM head converts each vocabulary block once, for both of its products */
+    if (c->panels.cap && c->training && !pt_wmat_f32(pt_global_mat(m, PT_SLOT_OUTPUT)) &&
+        (size_t)c->head_vocab_block * D > c->panels.cap)
+        c->head_vocab_block = (int32_t)(c->panels.cap / D);
     const size_t HR = (size_t)c->head_rows_cap;
     ptune_status s = pt_pool_new(d.n_threads, &c->pool);
+    c->panels.pool = c->pool;
+    if (!s && c->panels.cap && !(c->panels.scratch = alloc_rows(c->panels.cap, 1, "weight panel scratch")))
+        s = PTUNE_E_NOMEM;
     if (!s &&
         (!(c->xs = alloc_rows(N * LX, D, "residual stream")) ||
          !(c->x_mids = alloc_rows(N * L, D, "residual stream")) || !(c->qkvs = alloc_rows(N * L, qkv, "q/k/v activations")) ||
@@ -158,6 +182,7 @@ PTUNE_API ptune_status ptune_ctx_new(const ptune_model *m, const ptune_ctx_param
          !(c->head_in = alloc_rows(HR, D, "LM head input")) ||
          !(c->head_out = alloc_rows(HR, (size_t)c->head_vocab_block, "LM head logits block")) ||
          (c->training && !(c->head_acc = alloc_rows(HR, D, "LM head gradient accumulator"))) ||
+         (c->training && !(c->head_wt = alloc_rows(HR, D, "LM head target rows"))) ||
          !(c->head_max = pt_malloc_array(HR, sizeof(float), "LM head row maxima")) ||
          !(c->head_tlogit = pt_malloc_array(HR, sizeof(float), "LM head target logits")) ||
          !(c->head_sum = pt_malloc_array(HR, sizeof(double), "LM head row sums")) ||

@@ -5,6 +5,7 @@
 #define PT_TUNING_CTX_H
 
 #include "core/threadpool.h"
+#include "kernels/weight_products.h"
 #include "model/model.h"
 
 #define PT_HEAD_ROWS 256          /* rows per LM-head chunk (lm_head.c) */
@@ -43,10 +44,12 @@ struct ptune_ctx {
     float *head_in;    /* [rows, D] gathered final-norm outputs */
     float *head_out;   /* [rows, vocab block] logits, then exp(logit − running max) */
     float *head_acc;   /* [rows, D] training: running Σ exp(l − m)·W[v] */
+    float *head_wt;    /* [rows, D] training: the target's row of W, copied from its block */
     float *head_max, *head_tlogit; /* [rows] running maximum, the target's logit */
     double *head_sum;  /* [rows] running Σ exp(l − m) */
     int32_t *head_row, *head_keep; /* [rows] batch row; kept-logits row or −1 */
     float *att_scratch;/* n_threads × 2 × (longest sequence)² attention probabilities */
+    pt_panels panels;  /* fp32 panels of weight matrices not stored as fp32 (native storage) */
     size_t att_scratch_floats;
     float *rope_cos, *rope_sin; /* [min(N, n_ctx), n_rot/2] when the model uses RoPE */
     float *alibi_slopes;        /* [n_head] when the model uses ALiBi */

@@ -6,6 +6,7 @@
 #include "kernels/activation.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
+#include "kernels/weight_products.h"
 #include "kernels/norm.h"
 #include "kernels/rope.h"
 #include "tuning/ctx.h"
@@ -64,13 +65,14 @@ static void embed_rows(ptune_ctx *c, int r0, int r1, const void *job)
     const embed_job *j = job;
     const ptune_model *m = c->m;
     const int D = m->hp.n_embd;
-    const float *tok = m->global[PT_SLOT_TOK_EMBD], *pos = m->global[PT_SLOT_POS_EMBD];
+    const pt_wmat *tok = pt_global_mat(m, PT_SLOT_TOK_EMBD);
+    const float *pos = pt_global_w(m, PT_SLOT_POS_EMBD);
     for (int r = r0; r < r1; r++) {
         float *x = j->dst + (size_t)r * D;
         int32_t id = c->row_token[r];
         const ptune_prompt *prompt = c->seq_prompts && id < 0 ? c->seq_prompts[row_seq(c, r)] : j->prompt;
-        const float *src = id >= 0 ? tok + (size_t)id * D : prompt->values + (size_t)c->row_pos[r] * D;
-        memcpy(x, src, sizeof(float) * (size_t)D);
+        if (id >= 0) pt_wmat_rows_to_f32(tok, id, 1, x);
+        else memcpy(x, prompt->values + (size_t)c->row_pos[r] * D, sizeof(float) * (size_t)D);
         if (pos) {
             const float *p = pos + (size_t)c->row_pos[r] * D;
             for (int i = 0; i < D; i++) x[i] += p[i];
@@ -123,13 +125,13 @@ static void fill_rows(ptune_ctx *c, int r0, int r1, const void *job)
     }
 }
 
-/* out[N, n_out] = base + bias + in[N, n_in] · Wᵀ */
-static void linear(ptune_ctx *c, float *out, const float *base, const float *in, const float *w, const float *bias,
-                   int n_in, int n_out)
+/* out[N, n_out] = base + bias + in[N, n_in] · Wᵀ (W [n_out, n_in] in any storage) */
+static void linear(ptune_ctx *c, float *out, const float *base, const float *in, const pt_wmat *w, const float *bias)
 {
+    const int n_out = (int)w->rows, n_in = (int)w->cols;
     fill_job j = {out, base, bias, n_out};
     pt_ctx_parallel_rows(c, c->n_rows, fill_rows, &j);
-    pt_matmul_xwt(out, n_out, in, n_in, w, n_in, c->n_rows, n_out, n_in, 1.0f, 1.0f);
+    pt_wmat_xwt(&c->panels, out, n_out, in, n_in, w, 0, n_out, c->n_rows, 1.0f, 1.0f);
 }
 
 static void rope_rows(ptune_ctx *c, int r0, int r1, const void *job)
@@ -273,14 +275,12 @@ void pt_block_forward(ptune_ctx *c, int l, size_t scratch_stride, bool output)
 {
     const ptune_model *m = c->m;
     const pt_hparams *h = &m->hp;
-    const int D = h->n_embd, F = h->n_ff, q_dim = pt_hp_q_dim(h), qkv_dim = pt_hp_qkv_dim(h);
-    const int up_rows = pt_ctx_up_rows(c);
     float *x = pt_ctx_x(c, l), *x_out = pt_ctx_x(c, l + 1), *x_mid = pt_ctx_x_mid(c, l);
     float *qkv = pt_ctx_qkv(c, l), *ff = pt_ctx_ff(c, l);
 
     pt_ctx_norm(c, c->h, pt_ctx_stat(c, l, 0), pt_ctx_stat(c, l, 1), x, pt_layer_w(m, l, PT_SLOT_ATTN_NORM_W),
                 pt_layer_w(m, l, PT_SLOT_ATTN_NORM_B));
-    linear(c, qkv, NULL, c->h, pt_layer_w(m, l, PT_SLOT_QKV), pt_layer_w(m, l, PT_SLOT_QKV_B), D, qkv_dim);
+    linear(c, qkv, NULL, c->h, pt_layer_mat(m, l, PT_SLOT_QKV), pt_layer_w(m, l, PT_SLOT_QKV_B));
     if (m->arch->pos == PT_POS_ROPE) pt_ctx_parallel_rows(c, c->n_rows, rope_rows, qkv);
     attn_job aj = {c, qkv, scratch_stride, l};
     if (c->kv_mode) {
@@ -289,15 +289,15 @@ void pt_block_forward(ptune_ctx *c, int l, size_t scratch_stride, bool output)
     } else {
         pt_ctx_run_attention(pt_ctx_n_segments(c) * h->n_head, attn_task, &aj);
     }
-    linear(c, x_mid, x, c->att, pt_layer_w(m, l, PT_SLOT_ATTN_OUT), pt_layer_w(m, l, PT_SLOT_ATTN_OUT_B), q_dim, D);
+    linear(c, x_mid, x, c->att, pt_layer_mat(m, l, PT_SLOT_ATTN_OUT), pt_layer_w(m, l, PT_SLOT_ATTN_OUT_B));
 
     pt_ctx_norm(c, c->h, pt_ctx_stat(c, l, 2), pt_ctx_stat(c, l, 3), x_mid, pt_layer_w(m, l, PT_SLOT_FFN_NORM_W),
                 pt_layer_w(m, l, PT_SLOT_FFN_NORM_B));
-    linear(c, ff, NULL, c->h, pt_layer_w(m, l, PT_SLOT_FFN_UP), pt_layer_w(m, l, PT_SLOT_FFN_UP_B), D, up_rows);
+    linear(c, ff, NULL, c->h, pt_layer_mat(m, l, PT_SLOT_FFN_UP), pt_layer_w(m, l, PT_SLOT_FFN_UP_B));
     pt_ctx_parallel_rows(c, c->n_rows, ffn_act_rows, ff);
     if (!output) return;
     /* in an inference context x_out is x itself: x is no longer needed here */
-    linear(c, x_out, x_mid, c->ff_act, pt_layer_w(m, l, PT_SLOT_FFN_DOWN), pt_layer_w(m, l, PT_SLOT_FFN_DOWN_B), F, D);
+    linear(c, x_out, x_mid, c->ff_act, pt_layer_mat(m, l, PT_SLOT_FFN_DOWN), pt_layer_w(m, l, PT_SLOT_FFN_DOWN_B));
 }
 
 /* ---- kept logits ---------------------------------------------------------------------------- */
@@ -423,12 +423,12 @@ ptune_status pt_forward_rows(ptune_ctx *c, const ptune_prompt *prompt)
     embed_job ej = {prompt, c->emb ? c->emb : x0};
     pt_ctx_parallel_rows(c, c->n_rows, embed_rows, &ej);
     if (m->arch->emb_norm) /* BLOOM: the prompt rows pass the embedding LayerNorm too, as in PEFT */
-        pt_ctx_norm(c, x0, c->emb_stats, c->emb_stats + c->max_tokens, ej.dst, m->global[PT_SLOT_EMB_NORM_W],
-                    m->global[PT_SLOT_EMB_NORM_B]);
+        pt_ctx_norm(c, x0, c->emb_stats, c->emb_stats + c->max_tokens, ej.dst, pt_global_w(m, PT_SLOT_EMB_NORM_W),
+                    pt_global_w(m, PT_SLOT_EMB_NORM_B));
     for (int l = 0; l < m->hp.n_layer; l++) pt_block_forward(c, l, scratch, true);
     const int L = m->hp.n_layer;
-    pt_ctx_norm(c, c->h, c->final_stats, c->final_stats + c->max_tokens, pt_ctx_x(c, L), m->global[PT_SLOT_OUT_NORM_W],
-                m->global[PT_SLOT_OUT_NORM_B]);
+    pt_ctx_norm(c, c->h, c->final_stats, c->final_stats + c->max_tokens, pt_ctx_x(c, L),
+                pt_global_w(m, PT_SLOT_OUT_NORM_W), pt_global_w(m, PT_SLOT_OUT_NORM_B));
     pt_lm_head(c, c->h);
 
     double sum = 0.0;

@@ -7,6 +7,7 @@
  * (logits, then a += exp(logits − m)·W_block) over up to PT_HEAD_ROWS rows at once. */
 #include "kernels/fastmath.h"
 #include "kernels/matmul.h"
+#include "kernels/weight_products.h"
 #include "tuning/ctx.h"
 
 #include <math.h>
@@ -56,6 +57,7 @@ static double block_exp_sum(float *x, int n, float m, bool store)
 typedef struct vocab_block {
     int v0, nb;    /* the block's first vocabulary entry and width */
     int ld;        /* row stride of head_out for this chunk */
+    const float *w;/* training: the block's rows of W as fp32 */
 } vocab_block;
 
 /* One vocabulary block for gathered rows [i0, i1): kept logits, target logit, online update. */
@@ -72,7 +74,10 @@ static void block_rows(ptune_ctx *c, int i0, int i1, const void *job)
             if (c->training) memset(l, 0, sizeof(float) * (size_t)b->nb);
             continue;
         }
-        if (t >= b->v0 && t < b->v0 + b->nb) c->head_tlogit[i] = l[t - b->v0];
+        if (t >= b->v0 && t < b->v0 + b->nb) {
+            c->head_tlogit[i] = l[t - b->v0];
+            if (c->training) memcpy(c->head_wt + (size_t)i * D, b->w + (size_t)(t - b->v0) * D, sizeof(float) * (size_t)D);
+        }
         const float m_old = c->head_max[i], bm = block_max(l, b->nb);
         const float m = bm > m_old ? bm : m_old;
         const float rescale = pt_expf(m_old - m); /* 0 for the first block (m_old = −∞) */
@@ -90,7 +95,6 @@ static void finish_rows(ptune_ctx *c, int i0, int i1, const void *job)
 {
     (void)job;
     const int D = c->m->hp.n_embd;
-    const float *w = c->m->global[PT_SLOT_OUTPUT];
     for (int i = i0; i < i1; i++) {
         const int r = c->head_row[i];
         const int32_t t = c->row_target[r];
@@ -99,7 +103,7 @@ static void finish_rows(ptune_ctx *c, int i0, int i1, const void *job)
         c->row_logprob[r] = (float)((double)c->head_tlogit[i] - lse);
         if (!c->training) continue;
         const float inv = (float)(1.0 / c->head_sum[i]), g = c->grad_scale;
-        const float *a = c->head_acc + (size_t)i * D, *wt = w + (size_t)t * D;
+        const float *a = c->head_acc + (size_t)i * D, *wt = c->head_wt + (size_t)i * D;
         float *dh = c->dh_final + (size_t)r * D;
         for (int k = 0; k < D; k++) dh[k] = g * (a[k] * inv - wt[k]);
     }
@@ -108,14 +112,15 @@ static void finish_rows(ptune_ctx *c, int i0, int i1, const void *job)
 /* The gathered rows [0, n): every vocabulary block, then the per-row results. A single row
  * (decoding at batch 1) takes the whole vocabulary in one product from the same buffer instead
  * of one per 4,096 entries. Several rows keep the narrow blocks: each row's product is an sgemv
- * (kernels/matmul.c) and the later rows find a narrow block still in cache. */
+ * (kernels/matmul.c) and the later rows find a narrow block still in cache. In training the
+ * block's weights serve two products, so a stored (non-fp32) head is converted once per block. */
 static void head_chunk(ptune_ctx *c, int n)
 {
     const ptune_model *m = c->m;
     const int D = m->hp.n_embd, V = m->hp.n_vocab;
     const size_t cap = (size_t)c->head_rows_cap * (size_t)c->head_vocab_block;
     const int VB = n > 1 ? c->head_vocab_block : cap >= (size_t)V ? V : (int)cap;
-    const float *w = m->global[PT_SLOT_OUTPUT];
+    const pt_wmat *w = pt_global_mat(m, PT_SLOT_OUTPUT);
     for (int i = 0; i < n; i++) {
         c->head_max[i] = -INFINITY;
         c->head_sum[i] = 0.0;
@@ -123,11 +128,15 @@ static void head_chunk(ptune_ctx *c, int n)
     }
     if (c->training) memset(c->head_acc, 0, sizeof(float) * (size_t)n * (size_t)D);
     for (int v0 = 0; v0 < V; v0 += VB) {
-        const vocab_block b = {v0, V - v0 < VB ? V - v0 : VB, VB};
-        const float *wb = w + (size_t)v0 * D;
-        pt_matmul_xwt(c->head_out, VB, c->head_in, D, wb, D, n, b.nb, D, 1.0f, 0.0f);
+        vocab_block b = {v0, V - v0 < VB ? V - v0 : VB, VB, NULL};
+        if (c->training) {
+            b.w = pt_wmat_panel(&c->panels, w, v0, b.nb);
+            pt_matmul_xwt(c->head_out, VB, c->head_in, D, b.w, D, n, b.nb, D, 1.0f, 0.0f);
+        } else {
+            pt_wmat_xwt(&c->panels, c->head_out, VB, c->head_in, D, w, v0, b.nb, n, 1.0f, 0.0f);
+        }
         pt_ctx_parallel_rows(c, n, block_rows, &b);
-        if (c->training) pt_matmul_xw(c->head_acc, D, c->head_out, VB, wb, D, n, D, b.nb, 1.0f, 1.0f);
+        if (c->training) pt_matmul_xw(c->head_acc, D, c->head_out, VB, b.w, D, n, D, b.nb, 1.0f, 1.0f);
     }
     pt_ctx_parallel_rows(c, n, finish_rows, NULL);
 }

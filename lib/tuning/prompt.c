@@ -87,9 +87,7 @@ static ptune_status prompt_alloc(int32_t n_virtual, int32_t n_embd, ptune_prompt
 /* Copies embedding row `id` of the model into prompt row `row`. */
 static void copy_embedding_row(const ptune_model *m, ptune_prompt *p, int32_t row, int32_t id)
 {
-    const float *emb = m->global[PT_SLOT_TOK_EMBD];
-    memcpy(p->values + (size_t)row * (size_t)p->n_embd, emb + (size_t)id * (size_t)p->n_embd,
-           (size_t)p->n_embd * sizeof(float));
+    pt_wmat_rows_to_f32(pt_global_mat(m, PT_SLOT_TOK_EMBD), id, 1, p->values + (size_t)row * (size_t)p->n_embd);
 }
 
 /* Tokenizes `text` with the model's tokenizer; fails when the result is empty or names a row
@@ -133,10 +131,14 @@ static void init_sample_vocab(const ptune_model *m, pt_rng *rng, int32_t first, 
 static ptune_status init_class_labels(const ptune_model *m, const char *const *labels, int32_t n_labels,
                                       ptune_prompt *p)
 {
-    const float *emb = m->global[PT_SLOT_TOK_EMBD];
     const size_t D = (size_t)p->n_embd;
     double *acc = pt_malloc_array(D, sizeof *acc, "label embedding sum");
-    if (!acc) return PTUNE_E_NOMEM;
+    float *row = pt_malloc_array(D, sizeof *row, "label embedding row");
+    if (!acc || !row) {
+        free(acc);
+        free(row);
+        return PTUNE_E_NOMEM;
+    }
     pt_ids ids = {0};
     ptune_status s = PTUNE_OK;
     for (int32_t i = 0; !s && i < n_labels; i++) {
@@ -146,7 +148,7 @@ static ptune_status init_class_labels(const ptune_model *m, const char *const *l
         if (s) break;
         memset(acc, 0, D * sizeof *acc);
         for (size_t t = 0; t < ids.len; t++) {
-            const float *row = emb + (size_t)ids.data[t] * D;
+            pt_wmat_rows_to_f32(pt_global_mat(m, PT_SLOT_TOK_EMBD), ids.data[t], 1, row);
             for (size_t d = 0; d < D; d++) acc[d] += row[d];
         }
         float *dst = p->values + (size_t)i * D;
@@ -154,6 +156,7 @@ static ptune_status init_class_labels(const ptune_model *m, const char *const *l
     }
     pt_ids_free(&ids);
     free(acc);
+    free(row);
     return s;
 }
 
@@ -218,7 +221,7 @@ PTUNE_API ptune_status ptune_prompt_new(const ptune_model *m, const ptune_prompt
         return pt_fail(PTUNE_E_STATE, "ptune_prompt_new: init %s needs the model's tokenizer: %s",
                        params->init == PTUNE_PROMPT_INIT_TEXT ? "TEXT" : "CLASS_LABELS",
                        m->tokenizer_missing ? m->tokenizer_missing : "the model has no tokenizer");
-    if (params->init != PTUNE_PROMPT_INIT_RANDOM && (!m->global[PT_SLOT_TOK_EMBD] || m->hp.n_vocab <= 0))
+    if (params->init != PTUNE_PROMPT_INIT_RANDOM && (pt_global_mat(m, PT_SLOT_TOK_EMBD)->n_bands == 0 || m->hp.n_vocab <= 0))
         return pt_fail(PTUNE_E_STATE, "ptune_prompt_new: the model has no token embedding to initialise from");
 
     ptune_prompt *p;

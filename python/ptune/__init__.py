@@ -23,7 +23,8 @@ from . import _lib
 from ._structs import (ARCH_BLOOM, ARCH_GPT2, ARCH_LLAMA, ARCH_QWEN2, ARCH_UNKNOWN, LOG_DEBUG,
                        LOG_ERROR, LOG_INFO, LOG_WARN, PTUNE_E_ABORTED, PTUNE_E_BUFFER_TOO_SMALL,
                        PTUNE_E_CAPACITY, PTUNE_E_FORMAT, PTUNE_E_INVALID_ARG, PTUNE_E_IO,
-                       PTUNE_E_NOMEM, PTUNE_E_NUMERIC, PTUNE_E_STATE, PTUNE_E_UNSUPPORTED, PTUNE_OK)
+                       PTUNE_E_NOMEM, PTUNE_E_NUMERIC, PTUNE_E_STATE, PTUNE_E_UNSUPPORTED, PTUNE_OK,
+                       STORAGE_F32, STORAGE_NATIVE)
 from . import _structs
 from .context import Context, GenerateRequest, GenerateResult, GenerationStream
 from .errors import (Aborted, BufferTooSmall, CapacityError, ClosedError, FormatError, InvalidArgument,
@@ -102,7 +103,7 @@ __all__ = [
     "StateError", "ClosedError", "CapacityError", "BufferTooSmall", "NumericError", "Aborted",
     "status_str", "last_error", "version_string", "version_number", "set_blas_threads",
     "set_log_callback", "log_to_python", "library_path",
-    "ARCH_UNKNOWN", "ARCH_LLAMA", "ARCH_QWEN2", "ARCH_GPT2", "ARCH_BLOOM",
+    "ARCH_UNKNOWN", "ARCH_LLAMA", "ARCH_QWEN2", "ARCH_GPT2", "ARCH_BLOOM", "STORAGE_F32", "STORAGE_NATIVE",
     "LOG_DEBUG", "LOG_INFO", "LOG_WARN", "LOG_ERROR",
     "PTUNE_OK", "PTUNE_E_INVALID_ARG", "PTUNE_E_NOMEM", "PTUNE_E_IO", "PTUNE_E_FORMAT",
     "PTUNE_E_UNSUPPORTED", "PTUNE_E_STATE", "PTUNE_E_CAPACITY", "PTUNE_E_BUFFER_TOO_SMALL",

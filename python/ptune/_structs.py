@@ -27,6 +27,7 @@ PTUNE_E_ABORTED = -10
 LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR = 0, 1, 2, 3
 
 ARCH_UNKNOWN, ARCH_LLAMA, ARCH_QWEN2, ARCH_GPT2, ARCH_BLOOM = 0, 1, 2, 3, 4
+STORAGE_F32, STORAGE_NATIVE = 0, 1  # ptune_storage
 
 PROMPT_INIT = {"random": 0, "text": 1, "sample_vocab": 2, "class_labels": 3}
 LOGITS_MODE = {"none": 0, "last": 1, "all": 2}
@@ -38,7 +39,7 @@ DATA_FORMAT = {"auto": 0, "csv": 1, "jsonl": 2, "text": 3}
 # ---- structs -----------------------------------------------------------------------------------
 
 class ModelParams(Structure):
-    _fields_ = [("struct_size", c_uint32)]
+    _fields_ = [("struct_size", c_uint32), ("storage", c_int32)]
 
 
 class PromptParams(Structure):

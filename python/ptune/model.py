@@ -169,9 +169,15 @@ class Model(Handle):
     _kind = "model"
     _free_fn = "ptune_model_free"
 
-    def __init__(self, path):
+    def __init__(self, path, storage="f32"):
+        """storage: "f32" (weights converted to fp32 at load) or "native" (matrices kept in the
+        file's format, F16/BF16/quantized blocks; docs/storage.md)."""
         params = S.ModelParams()
         _lib.ptune_model_params_init_sized(ctypes.byref(params), ctypes.sizeof(params))
+        kinds = {"f32": S.STORAGE_F32, "native": S.STORAGE_NATIVE}
+        if storage not in kinds:
+            raise ValueError("storage must be \"f32\" or \"native\", not %r" % (storage,))
+        params.storage = kinds[storage]
         out = ctypes.c_void_p()
         check(_lib.ptune_model_load(cstr(path, "path"), ctypes.byref(params), ctypes.byref(out)))
         super().__init__(out.value)
@@ -179,9 +185,9 @@ class Model(Handle):
         self._tok_ref = None
 
     @classmethod
-    def load(cls, path):
-        """Same as Model(path)."""
-        return cls(path)
+    def load(cls, path, storage="f32"):
+        """Same as Model(path, storage)."""
+        return cls(path, storage)
 
     def _describe(self):
         return "model %r" % (self.path,)
@@ -198,7 +204,27 @@ class Model(Handle):
     n_ctx = _int_prop("ptune_model_n_ctx", "Training context length; 0 = unbounded (ALiBi).")
     n_params = _int_prop("ptune_model_n_params", "Distinct parameters (a tied head counts once).")
     weight_bytes = _int_prop("ptune_model_weight_bytes", "Bytes of weights resident in memory.")
-    file_dtype = _str_prop("ptune_model_file_dtype", '"F32", "F16", "BF16" or "mixed".')
+    file_dtype = _str_prop("ptune_model_file_dtype",
+                           'The matrices\' on-disk type when they share one ("F16", "Q4_K", ...), else "mixed".')
+
+    @property
+    def storage(self):
+        """"f32" or "native": how the weights are kept in memory."""
+        with self._use() as p:
+            return "native" if _lib.ptune_model_storage(p) == S.STORAGE_NATIVE else "f32"
+
+    def weight_types(self):
+        """The tensor-type table: a list of dicts {dtype, n_tensors, file_bytes, resident_bytes}."""
+        rows = []
+        with self._use() as p:
+            for i in range(_lib.ptune_model_n_weight_types(p)):
+                name, n = ctypes.c_char_p(), ctypes.c_int32()
+                fb, rb = ctypes.c_int64(), ctypes.c_int64()
+                check(_lib.ptune_model_weight_type(p, i, ctypes.byref(name), ctypes.byref(n), ctypes.byref(fb),
+                                                   ctypes.byref(rb)))
+                rows.append({"dtype": name.value.decode(), "n_tensors": n.value, "file_bytes": fb.value,
+                             "resident_bytes": rb.value})
+        return rows
     bos_id = _int_prop("ptune_model_bos_id", "BOS id from the config, -1 when absent.")
     eos_id = _int_prop("ptune_model_eos_id", "EOS id from the config, -1 when absent.")
 

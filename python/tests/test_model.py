@@ -152,3 +152,21 @@ def test_model_conveniences(model, text_file):
         assert p.shape == (3, 64)
     with model.load_dataset(text_file) as ds:
         assert len(ds) > 0
+
+
+def test_native_storage_keeps_the_file_format(shared):
+    path = shared / "fixtures" / "models" / "tiny-llama256-Q4_K_M.gguf"
+    with ptune.Model(path) as f32, ptune.Model(path, storage="native") as native:
+        assert (f32.storage, native.storage) == ("f32", "native")
+        assert f32.file_dtype == native.file_dtype == "mixed"
+        types = {t["dtype"]: t for t in native.weight_types()}
+        assert {"Q4_K", "Q6_K", "F32"} <= set(types)
+        assert all(t["resident_bytes"] == t["file_bytes"] and t["n_tensors"] > 0 for t in types.values())
+        assert native.weight_bytes < f32.weight_bytes / 4
+        ids = f32.tokenize("Once upon a time")
+        with f32.context(logits="all") as c32, native.context(logits="all") as cn:
+            c32.forward([ids])
+            cn.forward([ids])
+            assert c32.logits(0) == cn.logits(0)
+    with pytest.raises(ValueError):
+        ptune.Model(path, storage="q4")

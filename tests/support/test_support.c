@@ -67,18 +67,27 @@ ptune_ctx *pt_test_new_ctx(const ptune_model *m, int32_t logits)
     return c;
 }
 
-/* Loads `path` (freed here) with default params, failing the test with the library's message. */
-static ptune_model *load_model_at(char *path)
+/* Loads `path` (freed here) with the given weight storage, failing the test with the library's
+ * message. */
+static ptune_model *load_model_at(char *path, ptune_storage storage)
 {
+    ptune_model_params mp;
+    ptune_model_params_init(&mp);
+    mp.storage = storage;
     ptune_model *m = NULL;
-    if (ptune_model_load(path, NULL, &m)) fail_msg("%s: %s", path, ptune_last_error());
+    if (ptune_model_load(path, &mp, &m)) fail_msg("%s: %s", path, ptune_last_error());
     free(path);
     return m;
 }
 
-ptune_model *pt_test_load_model(const char *rel) { return load_model_at(pt_test_shared_path(rel)); }
+ptune_model *pt_test_load_model(const char *rel) { return load_model_at(pt_test_shared_path(rel), PTUNE_STORAGE_F32); }
 
-ptune_model *pt_test_load_repo_model(const char *rel) { return load_model_at(pt_test_repo_path(rel)); }
+ptune_model *pt_test_load_model_storage(const char *rel, ptune_storage storage)
+{
+    return load_model_at(pt_test_shared_path(rel), storage);
+}
+
+ptune_model *pt_test_load_repo_model(const char *rel) { return load_model_at(pt_test_repo_path(rel), PTUNE_STORAGE_F32); }
 
 static double *read_as_f64(const pt_tensor_view *v, size_t *n)
 {

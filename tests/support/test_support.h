@@ -32,6 +32,8 @@ char *pt_test_repo_path(const char *rel);
 /* Loads shared/<rel> (GGUF file or HF directory) with default params; fails the test with the
  * library's message otherwise. */
 ptune_model *pt_test_load_model(const char *rel);
+/* The same with a chosen weight storage (ptune_model_params.storage). */
+ptune_model *pt_test_load_model_storage(const char *rel, ptune_storage storage);
 /* The same for <source root>/<rel> (models/demo/...). */
 ptune_model *pt_test_load_repo_model(const char *rel);
 

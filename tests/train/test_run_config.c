@@ -101,6 +101,7 @@ static void test_issue_example(void **state)
     assert_true(c.optimizer.momentum == 0.9);
     assert_string_equal(c.schedule.name, "linear");
     assert_int_equal(c.schedule.warmup_steps, 0);
+    assert_string_equal(c.storage, "f32");
     assert_int_equal(c.train.epochs, 5);
     assert_int_equal(c.train.max_steps, 0);
     assert_int_equal(c.train.batch_size, 8);
@@ -272,7 +273,7 @@ typedef struct bad_case {
 
 static const bad_case bad_cases[] = {
     /* unknown keys */
-    {BASE "modle: x\n", ":7:1: unknown key \"modle\" (expected one of: model, output_dir, seed, threads, data, "
+    {BASE "modle: x\n", ":7:1: unknown key \"modle\" (expected one of: model, storage, output_dir, seed, threads, data, "
                         "prompt, optimizer, schedule, train, checkpoint)"},
     {BASE "train:\n  epochs: 2\n  epoch: 3\n",
      ":9:3: unknown key \"epoch\" in \"train\" (expected one of: epochs, max_steps, batch_size, batch_tokens, "
@@ -306,6 +307,7 @@ static const bad_case bad_cases[] = {
     /* names */
     {BASE "optimizer: {name: adam}\n", ":7:19: \"optimizer.name\" must be one of adamw, sgd, adafactor (got \"adam\")"},
     {BASE "schedule: {name: step}\n", ":7:18: \"schedule.name\" must be one of linear, constant, cosine (got \"step\")"},
+    {BASE "storage: f16\n", ":7:10: \"storage\" must be one of f32, native (got \"f16\")"},
     {HEAD DATA "prompt:\n  n_virtual: 4\n  init: vocab\n",
      ":7:9: \"prompt.init\" must be one of random, text, sample_vocab, class_labels (got \"vocab\")"},
     {HEAD "data: {train: d.xml, format: xml}\n" PROMPT, ":3:30: \"data.format\" must be one of csv, jsonl, text (got \"xml\")"},
@@ -373,7 +375,7 @@ static const bad_override bad_overrides[] = {
     {"train.epoch=3", "--set train.epoch=3: unknown key \"epoch\" in \"train\" (expected one of: epochs, max_steps, "
                       "batch_size, batch_tokens, auto_batch_memory_mb, grad_accum, eval_every, "
                       "early_stopping_patience, log_every)"},
-    {"nosuch=1", "--set nosuch=1: unknown key \"nosuch\" (expected one of: model, output_dir, seed, threads, data, "
+    {"nosuch=1", "--set nosuch=1: unknown key \"nosuch\" (expected one of: model, storage, output_dir, seed, threads, data, "
                  "prompt, optimizer, schedule, train, checkpoint)"},
     {"train.epochs.x=1", "--set train.epochs.x=1: unknown key \"train.epochs.x\": \"train.epochs\" has no keys below it"},
     {"train.=1", "--set train.=1: unknown key \"\" in \"train\""},

@@ -1,6 +1,6 @@
-/* Backward to the prompt against ../shared/fixtures: for every model (F32/F16/BF16, HF and GGUF)
- * and every prompt case (single, masked span, ragged batch) the loss and d loss / d prompt match
- * the float64 references; a finite-difference check per architecture; frozen weights stay
+/* Backward to the prompt against ../shared/fixtures: for every model (F32/F16/BF16, HF and GGUF,
+ * each with f32 and native weight storage) and every prompt case (single, masked span, ragged
+ * batch) the loss and d loss / d prompt match the float64 references; a finite-difference check per architecture; frozen weights stay
  * bit-identical through training. */
 #include "test_support.h"
 
@@ -135,9 +135,10 @@ static void test_variant(void **state)
     if (!manifest) fail_msg("%s: %s", manifest_path, jerr.text);
     const char *forms[2] = {"fixtures/models/%s", "fixtures/models/%s.gguf"};
     int checked = 0;
-    for (int f = 0; f < 2; f++) {
-        snprintf(rel, sizeof rel, forms[f], name);
-        ptune_model *m = pt_test_load_model(rel);
+    for (int f = 0; f < 4; f++) {
+        const ptune_storage storage = f < 2 ? PTUNE_STORAGE_F32 : PTUNE_STORAGE_NATIVE;
+        snprintf(rel, sizeof rel, forms[f % 2], name);
+        ptune_model *m = pt_test_load_model_storage(rel, storage);
         size_t i;
         json_t *cs;
         json_array_foreach(json_object_get(manifest, "cases"), i, cs) {
@@ -145,13 +146,14 @@ static void test_variant(void **state)
             const char *cname = json_string_value(json_object_get(cs, "name"));
             if (strcmp(kind, "prompt") && strcmp(kind, "prompt_batch")) continue;
             snprintf(rel, sizeof rel, "fixtures/%s/%s.safetensors", name, cname);
-            snprintf(label, sizeof label, "%s %s %s", name, f ? "GGUF" : "HF", cname);
+            snprintf(label, sizeof label, "%s %s %s %s storage", name, f % 2 ? "GGUF" : "HF", cname,
+                     storage == PTUNE_STORAGE_NATIVE ? "native" : "f32");
             check_case(m, rel, label);
             checked++;
         }
         ptune_model_free(m);
     }
-    assert_true(checked >= 2);
+    assert_true(checked >= 4);
     json_decref(manifest);
     free(manifest_path);
 }

@@ -39,7 +39,7 @@ static int teardown(void **state)
 
 static const float *embedding_row(const ptune_model *m, int32_t id)
 {
-    return m->global[PT_SLOT_TOK_EMBD] + (size_t)id * (size_t)m->hp.n_embd;
+    return pt_global_w(m, PT_SLOT_TOK_EMBD) + (size_t)id * (size_t)m->hp.n_embd;
 }
 
 static ptune_prompt *make(const ptune_model *m, int32_t init, int32_t n_virtual, uint64_t seed, const char *text,
