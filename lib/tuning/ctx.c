@@ -158,12 +158,13 @@ PTUNE_API ptune_status ptune_ctx_new(const ptune_model *m, const ptune_ctx_param
     const size_t L = c->keep_layers ? (size_t)h->n_layer : 1;
     const size_t LX = c->training ? (size_t)h->n_layer + 1 : 1;
     const bool emb = c->training && m->arch->emb_norm;
-    c->head_rows_cap = d.max_tokens < PT_HEAD_ROWS ? d.max_tokens : PT_HEAD_ROWS;
+    const bool stored_head = !pt_wmat_f32(pt_global_mat(m, PT_SLOT_OUTPUT));
+    const int32_t head_rows = stored_head ? PT_HEAD_ROWS_STORED : PT_HEAD_ROWS;
+    c->head_rows_cap = d.max_tokens < head_rows ? d.max_tokens : head_rows;
     c->head_vocab_block = h->n_vocab < PT_HEAD_VOCAB_BLOCK ? h->n_vocab : PT_HEAD_VOCAB_BLOCK;
     c->panels.cap = model_panel_floats(m);
     /* a training LM head converts each vocabulary block once, for both of its products */
-    if (c->panels.cap && c->training && !pt_wmat_f32(pt_global_mat(m, PT_SLOT_OUTPUT)) &&
-        (size_t)c->head_vocab_block * D > c->panels.cap)
+    if (c->panels.cap && c->training && stored_head && (size_t)c->head_vocab_block * D > c->panels.cap)
         c->head_vocab_block = (int32_t)(c->panels.cap / D);
     const size_t HR = (size_t)c->head_rows_cap;
     ptune_status s = pt_pool_new(d.n_threads, &c->pool);

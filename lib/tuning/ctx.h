@@ -9,6 +9,8 @@
 #include "model/model.h"
 
 #define PT_HEAD_ROWS 256          /* rows per LM-head chunk (lm_head.c) */
+#define PT_HEAD_ROWS_STORED 1024  /* the same for a head not stored as fp32: every chunk converts
+                                     the whole vocabulary, so chunks are made larger */
 #define PT_HEAD_VOCAB_BLOCK 4096  /* vocabulary entries per LM-head block */
 #define PT_IGNORE_INDEX (-100)
 #define PT_PREFIX_ENTRIES 8  /* soft prompts whose K/V a context keeps for generation */

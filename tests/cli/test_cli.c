@@ -54,6 +54,30 @@ static void test_info(void **state)
     assert_int_equal(json_integer_value(json_object_get(o, "n_params")), 289728);
     assert_int_equal(json_integer_value(json_object_get(o, "bytes_in_memory")), 289728 * 4);
     assert_string_equal(json_string_value(json_object_get(o, "dtype_on_disk")), "F16");
+    assert_string_equal(json_string_value(json_object_get(o, "storage")), "f32");
+    json_decref(o);
+    free(out);
+
+    /* native storage: the F16 matrices keep their 2 bytes per value (GGUF stores norms and biases
+     * as F32 anyway) */
+    snprintf(args, sizeof args, "info '%s/fixtures/models/tiny-bloom-f16.gguf' --storage native", pt_test_shared());
+    assert_int_equal(run_ptune(args, &out), 0);
+    o = json_loads(out, 0, &e);
+    if (!o) fail_msg("not JSON: %s\n%s", e.text, out);
+    assert_string_equal(json_string_value(json_object_get(o, "storage")), "native");
+    json_t *types = json_object_get(o, "tensor_types");
+    long long resident = 0, f16_file = 0, f16_resident = 0;
+    for (size_t i = 0; i < json_array_size(types); i++) {
+        json_t *t = json_array_get(types, i);
+        resident += json_integer_value(json_object_get(t, "resident_bytes"));
+        if (!strcmp(json_string_value(json_object_get(t, "dtype")), "F16")) {
+            f16_file = json_integer_value(json_object_get(t, "file_bytes"));
+            f16_resident = json_integer_value(json_object_get(t, "resident_bytes"));
+        }
+    }
+    assert_true(f16_file > 0 && f16_resident == f16_file);
+    const long long in_memory = json_integer_value(json_object_get(o, "bytes_in_memory"));
+    assert_true(in_memory >= resident && in_memory < 289728 * 4 * 6 / 10);
     json_decref(o);
     free(out);
 }
@@ -106,6 +130,15 @@ static void test_score_matches_reference_logits(void **state)
         mean -= want / (double)(n - 1);
     }
     assert_true(fabs(json_real_value(json_object_get(o, "nll")) - mean) < 1e-5);
+    /* the BF16 copy with native storage scores exactly as with f32 storage */
+    snprintf(args, sizeof args, "score '%s/fixtures/models/tiny-qwen2-bf16.gguf' --ids %s", pt_test_shared(), list);
+    json_t *f32 = score(args);
+    snprintf(args, sizeof args, "score '%s/fixtures/models/tiny-qwen2-bf16.gguf' --ids %s --storage native", pt_test_shared(),
+             list);
+    json_t *native = score(args);
+    assert_true(json_equal(json_object_get(f32, "logprobs"), json_object_get(native, "logprobs")));
+    json_decref(f32);
+    json_decref(native);
     json_decref(o);
     free(list);
     free(ids);
@@ -160,6 +193,10 @@ static void test_errors(void **state)
     assert_int_equal(run_ptune("score", &out), 2);
     free(out);
     assert_int_equal(run_ptune("frobnicate", &out), 2);
+    free(out);
+    snprintf(args, sizeof args, "info '%s/fixtures/models/tiny-llama' --storage q4", pt_test_shared());
+    assert_int_equal(run_ptune(args, &out), 2);
+    assert_non_null(strstr(out, "\"q4\" is neither f32 nor native"));
     free(out);
     snprintf(args, sizeof args, "score '%s/fixtures/models/tiny-llama' --ids 1,2,9999", pt_test_shared());
     assert_int_equal(run_ptune(args, &out), 1);
@@ -347,6 +384,30 @@ static void test_train(void **state)
     snprintf(args, sizeof args, "score '%s/fixtures/models/tiny-llama.gguf' --text 'aab aac' --prompt '%s/out'",
              pt_test_shared(), dir);
     assert_int_equal(run_ptune(args, &out), 0);
+    free(out);
+    /* --storage reaches the loader: the F16 copy trains with native storage as with f32 */
+    double *adapter[2];
+    size_t n_values[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args, "train '%s' --set model='%s/fixtures/models/tiny-llama-f16.gguf' --set output_dir='%s/out%d' %s",
+                 cfg, pt_test_shared(), dir, k, k ? "--storage native" : "");
+        rc = run_ptune(args, &out);
+        if (rc != 0) fail_msg("ptune %s exited %d:\n%s", args, rc, out);
+        free(out);
+        char p[4200];
+        snprintf(p, sizeof p, "%s/out%d/adapter_model.safetensors", dir, k);
+        pt_safetensors st;
+        assert_int_equal(pt_safetensors_open(p, &st), PTUNE_OK);
+        adapter[k] = pt_test_tensor_f64(&st, "prompt_embeddings", &n_values[k]);
+        pt_safetensors_close(&st);
+    }
+    assert_true(n_values[0] == n_values[1] && n_values[0] > 0);
+    for (size_t i = 0; i < n_values[0]; i++)
+        if (fabs(adapter[0][i] - adapter[1][i]) > 1e-4) fail_msg("prompt value %zu: %g (f32) vs %g (native)", i, adapter[0][i], adapter[1][i]);
+    free(adapter[0]);
+    free(adapter[1]);
+    snprintf(args, sizeof args, "train '%s' --storage f16", cfg);
+    assert_int_equal(run_ptune(args, &out), 2);
     free(out);
     /* config errors come with file:line:column */
     char *bad = write_run(dir, "bogus_key: 1\n");
