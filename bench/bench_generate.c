@@ -31,6 +31,7 @@ typedef struct options {
     uint64_t seed;
     size_t bw_bytes;
     bool json, prefix_ttft;
+    int storage;      /* ptune_model_params.storage */
 } options;
 
 /* ---- timing through the token callback ---------------------------------------------------- */
@@ -115,7 +116,7 @@ static void usage(FILE *f)
 {
     fputs("usage: bench_generate [--model gpt2|bloom|llama | --path MODEL] [--batch LIST] [--prompt-len P]\n"
           "                      [--new-tokens N] [--threads N] [--blas-threads N] [--iters N] [--seed N]\n"
-          "                      [--bw-mib N] [--prefix-ttft] [--json]\n", f);
+          "                      [--bw-mib N] [--prefix-ttft] [--storage f32|native] [--json]\n", f);
     fputs("  --model M       generate a random checkpoint: gpt2 (GPT-2-124M, default), bloom (BLOOM-560m),\n"
           "                  llama (Llama-0.5B-GQA)\n"
           "  --path MODEL    an existing GGUF file or HF directory instead (e.g. from bench_gen_model)\n"
@@ -129,6 +130,7 @@ static void usage(FILE *f)
           "  --bw-mib N      size of the bandwidth probe's array in MiB (default 1024)\n"
           "  --prefix-ttft   also time the first token behind a 100-token soft prompt (prefix cache miss,\n"
           "                  hit, disabled)\n"
+          "  --storage S     weight storage: f32 (default) or native (ptune_model_params.storage)\n"
           "  --json          print one JSON object instead of the table (progress messages are suppressed)\n", f);
 }
 
@@ -166,7 +168,11 @@ static options parse_args(int argc, char **argv)
         else if (!strcmp(a, "--bw-mib")) o.bw_bytes = (size_t)bench_parse_long(argv[++i], 1, 1 << 16, a) << 20;
         else if (!strcmp(a, "--batch")) o.n_batches = bench_parse_int_list(argv[++i], o.batches, MAX_BATCHES, 1, MAX_BATCH, a);
         else if (!strcmp(a, "--path")) o.path = argv[++i];
-        else if (!strcmp(a, "--model")) {
+        else if (!strcmp(a, "--storage")) {
+            const char *v = argv[++i];
+            if (strcmp(v, "f32") && strcmp(v, "native")) bench_die("--storage expects f32 or native, got \"%s\"", v);
+            o.storage = !strcmp(v, "native") ? PTUNE_STORAGE_NATIVE : PTUNE_STORAGE_F32;
+        } else if (!strcmp(a, "--model")) {
             model_given = true;
             o.kind = bench_model_by_key(argv[++i]);
             if (o.kind < 0) bench_die("--model expects %s, got \"%s\" (use --path for a checkpoint)", bench_model_keys(), argv[i]);
@@ -216,7 +222,10 @@ int main(int argc, char **argv)
     if (!o.json) fprintf(stderr, "loading %s ...\n", path);
     ptune_model *m = NULL;
     double t0 = bench_now_s();
-    bench_check(ptune_model_load(path, NULL, &m), "ptune_model_load");
+    ptune_model_params mp;
+    ptune_model_params_init(&mp);
+    mp.storage = o.storage;
+    bench_check(ptune_model_load(path, &mp, &m), "ptune_model_load");
     const double load_s = bench_now_s() - t0;
     const double rss_after_load = bench_current_rss_mib();
     bench_tmpdir_remove(); /* no-op with --path */

@@ -28,4 +28,11 @@ int pt_cli_parse_storage(const char *opt, const char *text, int32_t *out);
 /* ptune_model_load with the given ptune_storage. */
 ptune_status pt_cli_load_model(const char *path, int32_t storage, ptune_model **out);
 
+/* `ptune train --mpi` (cli_mpi.c). start: MPI_Init and the MPI_COMM_WORLD collective; returns 0,
+ * or 2 after a usage message (a build without MPI). abort: MPI_Abort of the whole job after a
+ * rank's failure. finish: MPI_Finalize. The last two are no-ops without MPI. */
+int pt_cli_mpi_start(int *argc, char ***argv, ptune_collective *c);
+void pt_cli_mpi_abort(const ptune_collective *c, int code);
+void pt_cli_mpi_finish(void);
+
 #endif

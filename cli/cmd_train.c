@@ -12,10 +12,12 @@
 
 static const char usage[] =
     "usage: ptune train CONFIG.yaml [--set key.path=value ...] [--resume CHECKPOINT_DIR]\n"
-    "                   [--storage f32|native]\n"
+    "                   [--storage f32|native] [--mpi]\n"
     "  Trains a soft prompt as the YAML file says (docs/train.md) and writes the PEFT adapter,\n"
     "  metrics.jsonl and loss.svg to its output_dir. Ctrl-C saves a checkpoint and stops.\n"
-    "  --storage S is --set storage=S: the model's weight storage (docs/storage.md).";
+    "  --storage S is --set storage=S: the model's weight storage (docs/storage.md).\n"
+    "  --mpi: data-parallel training over MPI_COMM_WORLD, started with mpirun/srun (docs/scaling.md);\n"
+    "  every rank runs the same command, rank 0 prints and writes the output_dir.";
 
 static volatile int32_t g_cancel;
 
@@ -71,9 +73,51 @@ static int show_progress(const ptune_train_progress *p, void *user)
     return 0;
 }
 
+/* Runs the config; with --mpi as one rank of the job (rank 0 alone reports). */
+static int train(const char *config, const char *resume, const char **overrides, int n_overrides,
+                 const ptune_collective *coll)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+
+    const bool reporter = !coll || coll->rank == 0;
+    bar_state bar = {.tty = isatty(STDERR_FILENO) != 0, .eval_before = NAN, .eval_last = NAN};
+    ptune_run_params rp;
+    ptune_run_params_init(&rp);
+    rp.overrides = overrides;
+    rp.n_overrides = n_overrides;
+    rp.progress = reporter ? show_progress : NULL;
+    rp.progress_user = &bar;
+    rp.cancel = &g_cancel;
+    rp.resume = resume;
+    rp.collective = coll;
+    ptune_status s = ptune_run_yaml(config, &rp);
+    if (s == PTUNE_E_ABORTED) {
+        if (reporter)
+            fprintf(stderr, "\nptune: interrupted: a checkpoint and the prompt so far were saved (see the output_dir)\n");
+        return 130;
+    }
+    if (s) {
+        if (!coll) return pt_cli_fail(config, s);
+        char context[4200];
+        snprintf(context, sizeof context, "rank %d of %d: %s", coll->rank, coll->size, config);
+        return pt_cli_fail(context, s);
+    }
+    if (!reporter) return 0;
+    if (isfinite(bar.eval_before) && isfinite(bar.eval_last) && bar.eval_before > 0)
+        fprintf(stderr, "eval loss %.4f -> %.4f (%+.1f%%)\n", bar.eval_before, bar.eval_last,
+                100.0 * (bar.eval_last - bar.eval_before) / bar.eval_before);
+    fprintf(stderr, "done: the adapter, metrics.jsonl and loss.svg are in the config's output_dir\n");
+    return 0;
+}
+
 int pt_cmd_train(int argc, char **argv)
 {
     const char *config = NULL, *resume = NULL;
+    bool mpi = false;
     const char **overrides = calloc((size_t)argc, sizeof *overrides);
     int n_overrides = 0;
     if (!overrides) return pt_cli_usage_error("out of memory");
@@ -93,6 +137,8 @@ int pt_cmd_train(int argc, char **argv)
                 overrides[n_overrides++] = storage == PTUNE_STORAGE_NATIVE ? "storage=native" : "storage=f32";
                 i++;
             }
+        } else if (!strcmp(argv[i], "--mpi")) {
+            mpi = true;
         } else if (!strcmp(argv[i], "--help") || argv[i][0] == '-' || config) {
             free(overrides);
             return pt_cli_usage_error("%s%s", strcmp(argv[i], "--help") ? "unexpected argument\n" : "", usage);
@@ -104,31 +150,19 @@ int pt_cmd_train(int argc, char **argv)
         free(overrides);
         return pt_cli_usage_error("missing CONFIG.yaml\n%s", usage);
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-
-    bar_state bar = {.tty = isatty(STDERR_FILENO) != 0, .eval_before = NAN, .eval_last = NAN};
-    ptune_run_params rp;
-    ptune_run_params_init(&rp);
-    rp.overrides = overrides;
-    rp.n_overrides = n_overrides;
-    rp.progress = show_progress;
-    rp.progress_user = &bar;
-    rp.cancel = &g_cancel;
-    rp.resume = resume;
-    ptune_status s = ptune_run_yaml(config, &rp);
-    free(overrides);
-    if (s == PTUNE_E_ABORTED) {
-        fprintf(stderr, "\nptune: interrupted: a checkpoint and the prompt so far were saved (see the output_dir)\n");
-        return 130;
+    int rc;
+    if (!mpi) {
+        rc = train(config, resume, overrides, n_overrides, NULL);
+    } else {
+        ptune_collective coll;
+        rc = pt_cli_mpi_start(&argc, &argv, &coll);
+        if (!rc) {
+            rc = train(config, resume, overrides, n_overrides, &coll);
+            /* a failed rank takes the job down: its peers may be waiting in a sum */
+            if (rc != 0 && rc != 130) pt_cli_mpi_abort(&coll, rc);
+            pt_cli_mpi_finish();
+        }
     }
-    if (s) return pt_cli_fail(config, s);
-    if (isfinite(bar.eval_before) && isfinite(bar.eval_last) && bar.eval_before > 0)
-        fprintf(stderr, "eval loss %.4f -> %.4f (%+.1f%%)\n", bar.eval_before, bar.eval_last,
-                100.0 * (bar.eval_last - bar.eval_before) / bar.eval_before);
-    fprintf(stderr, "done: the adapter, metrics.jsonl and loss.svg are in the config's output_dir\n");
-    return 0;
+    free(overrides);
+    return rc;
 }

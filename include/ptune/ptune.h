@@ -745,6 +745,24 @@ typedef struct ptune_train_progress {
  * PTUNE_E_ABORTED after the current step. */
 typedef int (*ptune_progress_fn)(const ptune_train_progress *p, void *user);
 
+/* Data parallelism without MPI in the API: the host (e.g. `ptune train --mpi`, which wraps
+ * MPI_COMM_WORLD) describes its group of processes and how to sum numbers across them. Every
+ * rank runs the same trainer on the same data with the same params; each takes its share of the
+ * sequences of every micro-batch, and after each micro-batch the trainer sums, across ranks, the
+ * prompt gradient (unnormalised), the NLL and the counted tokens — the update and the reported
+ * loss are then those of one process running the whole batch (up to summation order). The
+ * callback is called by every rank, in the same order; it must not return before every rank has
+ * contributed (MPI_Allreduce semantics). Rank 0 alone writes checkpoints (and, in
+ * ptune_run_yaml, metrics and the adapter). docs/scaling.md. */
+typedef struct ptune_collective {
+    int32_t rank;   /* this process, in [0, size) */
+    int32_t size;   /* number of processes (1 = no parallelism) */
+    /* Sums values[0 .. n) element-wise across all ranks, in place on every rank. Returns 0,
+     * or nonzero on failure (the trainer then fails with PTUNE_E_IO). */
+    int (*allreduce_sum)(double *values, int64_t n, void *user);
+    void *user;
+} ptune_collective;
+
 typedef struct ptune_trainer_params {
     uint32_t struct_size;
     int32_t epochs;                 /* default 1 */
@@ -766,6 +784,8 @@ typedef struct ptune_trainer_params {
     void *progress_user;
     const volatile int32_t *cancel; /* checked between steps; nonzero → save a checkpoint (when
                                        checkpoint_dir is set) and return PTUNE_E_ABORTED */
+    const ptune_collective *collective; /* data-parallel group (NULL = this process alone);
+                                       borrowed, must outlive the trainer */
 } ptune_trainer_params;
 
 PTUNE_API void ptune_trainer_params_init_sized(ptune_trainer_params *p, uint32_t size);
@@ -808,6 +828,8 @@ typedef struct ptune_run_params {
     void *progress_user;
     const volatile int32_t *cancel; /* nonzero: checkpoint and stop (PTUNE_E_ABORTED) */
     const char *resume;             /* a checkpoint directory to continue from (nullable) */
+    const ptune_collective *collective; /* data-parallel group (NULL = alone); only rank 0
+                                       writes the output_dir */
 } ptune_run_params;
 
 PTUNE_API void ptune_run_params_init_sized(ptune_run_params *p, uint32_t size);

@@ -158,6 +158,7 @@ static ptune_status make_trainer(run_state *r, char *checkpoint_dir)
     tp.progress = on_progress;
     tp.progress_user = r;
     tp.cancel = r->params ? r->params->cancel : NULL;
+    tp.collective = r->params ? r->params->collective : NULL;
     return ptune_trainer_new(r->model, r->prompt, r->train, r->eval, &tp, &r->trainer);
 }
 
@@ -217,9 +218,11 @@ PTUNE_API ptune_status ptune_run_yaml(const char *config_path, const ptune_run_p
     ptune_status s = pt_run_config_load(config_path, params.overrides, params.n_overrides, &r.cfg);
     if (s) return s;
     r.log_every = r.cfg.train.log_every > 0 ? r.cfg.train.log_every : 1;
+    /* with data parallelism only rank 0 writes the output_dir (checkpoints included) */
+    const bool writer = !params.collective || params.collective->rank == 0;
     char *checkpoints = pt_strfmt("%s/checkpoints", r.cfg.output_dir);
     if (!checkpoints) s = PTUNE_E_NOMEM;
-    if (!s) s = make_dirs(r.cfg.output_dir);
+    if (!s && writer) s = make_dirs(r.cfg.output_dir);
     if (!s) s = pt_metrics_new(&r.metrics);
     if (!s) {
         ptune_model_params mp;
@@ -234,7 +237,7 @@ PTUNE_API ptune_status ptune_run_yaml(const char *config_path, const ptune_run_p
     else if (!s && r.eval) s = evaluate_baseline(&r);
     if (!s) {
         s = ptune_trainer_run(r.trainer);
-        if (s == PTUNE_OK || s == PTUNE_E_ABORTED) {
+        if (writer && (s == PTUNE_OK || s == PTUNE_E_ABORTED)) {
             ptune_status w = write_outputs(&r);
             if (w) s = w;
         }

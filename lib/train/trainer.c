@@ -1,6 +1,7 @@
 /* Owns the trainer loop (ptune_trainer_*): params, sizing and auto batch size, the seeded data order,
  * micro-batches with gradient accumulation, evaluation, early stopping, progress and cancellation. */
 #include "train/trainer.h"
+#include "train/data_parallel.h"
 #include "core/params.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -51,6 +52,10 @@ static ptune_status check_params(const ptune_trainer_params *p)
     if (p->n_threads < 0) return BAD("n_threads = %d must be >= 0", p->n_threads);
     if (p->checkpoint_every < 0) return BAD("checkpoint_every = %lld must be >= 0", (long long)p->checkpoint_every);
     if (p->checkpoint_dir && !p->checkpoint_dir[0]) return BAD("checkpoint_dir is empty");
+    const ptune_collective *c = p->collective;
+    if (c && (c->size < 1 || c->rank < 0 || c->rank >= c->size || !c->allreduce_sum))
+        return BAD("collective has rank %d of size %d%s; expected 0 <= rank < size and an allreduce_sum callback",
+                   c->rank, c->size, c->allreduce_sum ? "" : " and no allreduce_sum");
     return PTUNE_OK;
 #undef BAD
 }
@@ -231,6 +236,10 @@ PTUNE_API ptune_status ptune_trainer_new(const ptune_model *m, ptune_prompt *pro
             }
     }
     if (!s && !(t->perm = pt_malloc_array((size_t)t->train_sz.n, sizeof *t->perm, "data order"))) s = PTUNE_E_NOMEM;
+    if (!s && pt_dp_active(t) &&
+        !(t->dp_buf = pt_malloc_array((size_t)t->n_virtual * (size_t)t->n_embd + 2, sizeof *t->dp_buf,
+                                      "gradient reduction buffer")))
+        s = PTUNE_E_NOMEM;
     if (!s) s = fit_memory(t);
     if (!s) {
         pt_rng_seed(&t->rng, p.seed);
@@ -298,6 +307,7 @@ PTUNE_API void ptune_trainer_free(ptune_trainer *t)
     free(t->b_ids);
     free(t->b_labels);
     free(t->b_len);
+    free(t->dp_buf);
     free(t->checkpoint_dir);
     free(t);
 }
@@ -327,6 +337,47 @@ static void rollback_window(ptune_trainer *t)
     t->opt->accum_count = 0;
 }
 
+/* Forward, loss and backward of this rank's share of `mb` (all of it without data parallelism),
+ * leaving d(mean loss)/d prompt in the prompt's gradient and the mean loss in *loss. With data
+ * parallelism the shards' unnormalised gradients, NLL sums and target counts are summed across
+ * ranks and divided by the micro-batch's target count: the gradient and loss of the whole
+ * micro-batch, on every rank. */
+static ptune_status micro_batch_grad(ptune_trainer *t, const pt_micro_batch *mb, double *loss)
+{
+    const pt_micro_batch shard = pt_dp_shard(t, mb);
+    int64_t counted = 0;
+    ptune_status s = PTUNE_OK;
+    *loss = 0.0;
+    if (shard.count > 0) {
+        ptune_batch b;
+        s = make_batch(t, t->train, t->perm, &shard, &b);
+        if (!s) s = ptune_forward(t->ctx, t->prompt, &b);
+        if (!s) s = ptune_loss(t->ctx, loss, &counted);
+        if (s == PTUNE_E_STATE && pt_dp_active(t)) { /* a shard whose labels are all -100 */
+            s = PTUNE_OK;
+            counted = 0;
+            *loss = 0.0;
+        }
+        if (!s && counted > 0) s = ptune_backward(t->ctx, t->prompt);
+        if (s) return s;
+    }
+    if (!pt_dp_active(t)) return PTUNE_OK;
+    const size_t n = (size_t)t->n_virtual * (size_t)t->n_embd;
+    float *g = ptune_prompt_grad(t->prompt);
+    for (size_t i = 0; i < n; i++) t->dp_buf[i] = (double)g[i] * (double)counted;
+    t->dp_buf[n] = *loss * (double)counted;
+    t->dp_buf[n + 1] = (double)counted;
+    if ((s = pt_dp_sum(t, t->dp_buf, (int64_t)n + 2, "prompt gradient"))) return s;
+    const double total = t->dp_buf[n + 1];
+    if (total != (double)mb->targets)
+        return pt_fail(PTUNE_E_STATE, "rank %d of %d: the ranks counted %.0f targets in a micro-batch of %lld: they do "
+                       "not train on the same data (same dataset, config and seed on every rank?)",
+                       t->p.collective->rank, t->p.collective->size, total, (long long)mb->targets);
+    for (size_t i = 0; i < n; i++) g[i] = (float)(t->dp_buf[i] / total);
+    *loss = t->dp_buf[n] / total;
+    return PTUNE_OK;
+}
+
 /* Runs the k micro-batches of the current window: forward, loss, backward, optimizer step() each. */
 static ptune_status train_window(ptune_trainer *t, int64_t k, double *loss_mean, int64_t *tokens)
 {
@@ -345,13 +396,8 @@ static ptune_status train_window(ptune_trainer *t, int64_t k, double *loss_mean,
         const pt_micro_batch *mb = &t->plan.mb[t->mb_pos + j];
         ptune_status s;
         if (mb->targets > 0) {
-            ptune_batch b;
             double loss = 0.0;
-            s = make_batch(t, t->train, t->perm, mb, &b);
-            if (!s) s = ptune_forward(t->ctx, t->prompt, &b);
-            if (!s) s = ptune_loss(t->ctx, &loss, NULL);
-            if (!s) s = ptune_backward(t->ctx, t->prompt);
-            if (s) return s;
+            if ((s = micro_batch_grad(t, mb, &loss))) return s;
             sum += loss;
             n_loss++;
         }
@@ -372,30 +418,34 @@ PTUNE_API ptune_status ptune_trainer_evaluate(ptune_trainer *t, double *loss)
 {
     if (!t || !loss) return pt_fail(PTUNE_E_INVALID_ARG, "ptune_trainer_evaluate: trainer and loss are required");
     if (!t->eval) return pt_fail(PTUNE_E_STATE, "ptune_trainer_evaluate: the trainer has no eval dataset");
-    double nll = 0.0;
-    int64_t counted = 0;
+    double sums[2] = {0.0, 0.0}; /* NLL, counted targets (this rank's shards, then all ranks') */
     for (int64_t i = 0; i < t->eval_plan.n_mb; i++) {
-        const pt_micro_batch *mb = &t->eval_plan.mb[i];
-        if (mb->targets == 0) continue;
+        const pt_micro_batch shard = pt_dp_shard(t, &t->eval_plan.mb[i]);
+        if (t->eval_plan.mb[i].targets == 0 || shard.count == 0) continue;
         ptune_batch b;
         double l = 0.0;
         int64_t c = 0;
-        ptune_status s = make_batch(t, t->eval, NULL, mb, &b);
+        ptune_status s = make_batch(t, t->eval, NULL, &shard, &b);
         if (!s) s = ptune_forward(t->eval_ctx, t->prompt, &b);
         if (!s) s = ptune_loss(t->eval_ctx, &l, &c);
+        if (s == PTUNE_E_STATE && pt_dp_active(t)) continue; /* a shard without scored tokens */
         if (s) return pt_fail_context(s, "ptune_trainer_evaluate: ");
-        nll += l * (double)c;
-        counted += c;
+        sums[0] += l * (double)c;
+        sums[1] += (double)c;
     }
-    if (counted == 0) return pt_fail(PTUNE_E_STATE, "ptune_trainer_evaluate: the eval dataset has no scored token");
-    *loss = nll / (double)counted;
+    if (pt_dp_active(t)) {
+        ptune_status s = pt_dp_sum(t, sums, 2, "eval loss");
+        if (s) return pt_fail_context(s, "ptune_trainer_evaluate: ");
+    }
+    if (sums[1] == 0) return pt_fail(PTUNE_E_STATE, "ptune_trainer_evaluate: the eval dataset has no scored token");
+    *loss = sums[0] / sums[1];
     return PTUNE_OK;
 }
 
 /* Saves a checkpoint (when a directory is set and this step has none yet) before stopping. */
 static ptune_status abort_run(ptune_trainer *t, const char *why)
 {
-    if (t->checkpoint_dir && t->last_ckpt_step != t->step) {
+    if (t->checkpoint_dir && pt_dp_writer(t) && t->last_ckpt_step != t->step) {
         ptune_status s = pt_trainer_auto_checkpoint(t);
         if (s) return pt_fail_context(s, "%s; saving its checkpoint failed: ", why);
     }
@@ -408,7 +458,14 @@ PTUNE_API ptune_status ptune_trainer_step(ptune_trainer *t)
     if (t->done)
         return pt_fail(PTUNE_E_STATE, "ptune_trainer_step: training is complete (%s at step %lld)",
                        t->stopped_early ? "early stopping" : "all steps done", (long long)t->step);
-    if (t->p.cancel && *t->p.cancel) return abort_run(t, "cancelled");
+    bool cancel = t->p.cancel && *t->p.cancel;
+    if (pt_dp_active(t)) { /* every rank stops at the same step when any of them is cancelled */
+        double any = cancel ? 1.0 : 0.0;
+        ptune_status s = pt_dp_sum(t, &any, 1, "cancel flag");
+        if (s) return s;
+        cancel = any > 0.0;
+    }
+    if (cancel) return abort_run(t, "cancelled");
 
     const double t0 = now_seconds();
     ptune_status s = ensure_epoch(t);
@@ -462,7 +519,8 @@ PTUNE_API ptune_status ptune_trainer_step(ptune_trainer *t)
     pr->tokens_per_s = t->seconds > 0.0 ? (double)t->session_tokens / t->seconds : 0.0;
     pr->eta_s = t->done ? 0.0 : t->seconds / (double)t->session_steps * (double)(t->total_steps - t->step);
     /* checkpoint time is not part of the step time the ETA extrapolates */
-    if (t->checkpoint_dir && ((t->p.checkpoint_every > 0 && t->step % t->p.checkpoint_every == 0) || t->done)) {
+    if (t->checkpoint_dir && pt_dp_writer(t) &&
+        ((t->p.checkpoint_every > 0 && t->step % t->p.checkpoint_every == 0) || t->done)) {
         s = pt_trainer_auto_checkpoint(t);
         if (s) return s;
     }

@@ -76,6 +76,8 @@ struct ptune_trainer {
     const int32_t **b_ids, **b_labels;
     int32_t *b_len;
     int32_t b_cap;
+    double *dp_buf;                 /* data parallelism: [n_virtual·n_embd + 2] gradient, NLL,
+                                       target count being summed across ranks */
 };
 
 /* checkpoint.c: writes `dir` atomically (a temporary sibling directory renamed into place).

@@ -173,6 +173,19 @@ BATCH_TOKEN_FN = CFUNCTYPE(c_int, c_int32, c_int32, c_void_p, c_size_t, c_void_p
 PROGRESS_FN = CFUNCTYPE(c_int, POINTER(TrainProgress), c_void_p)
 
 
+ALLREDUCE_FN = CFUNCTYPE(c_int, POINTER(c_double), c_int64, c_void_p)
+
+
+class Collective(Structure):
+    """ptune_collective: a data-parallel group (docs/scaling.md)."""
+    _fields_ = [
+        ("rank", c_int32),
+        ("size", c_int32),
+        ("allreduce_sum", ALLREDUCE_FN),
+        ("user", c_void_p),
+    ]
+
+
 class TrainerParams(Structure):
     _fields_ = [
         ("struct_size", c_uint32),
@@ -193,6 +206,7 @@ class TrainerParams(Structure):
         ("progress", PROGRESS_FN),
         ("progress_user", c_void_p),
         ("cancel", POINTER(c_int32)),
+        ("collective", POINTER(Collective)),
     ]
 
 
@@ -205,6 +219,7 @@ class RunParams(Structure):
         ("progress_user", c_void_p),
         ("cancel", POINTER(c_int32)),
         ("resume", c_char_p),
+        ("collective", POINTER(Collective)),
     ]
 
 
