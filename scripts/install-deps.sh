@@ -3,7 +3,7 @@
 # Runs apt-get as root (or through sudo); does nothing when everything is present.
 set -euo pipefail
 
-packages=(gcc g++ meson ninja-build pkg-config libopenblas-dev libjansson-dev libcmocka-dev libyaml-dev libonig-dev libutf8proc-dev abigail-tools python3-pytest python3-numpy python3-setuptools python3-pip valgrind)
+packages=(gcc g++ meson ninja-build pkg-config libopenblas-dev libjansson-dev libcmocka-dev libyaml-dev libonig-dev libutf8proc-dev abigail-tools python3-pytest python3-numpy python3-setuptools python3-pip valgrind libopenmpi-dev openmpi-bin)
 
 missing=()
 for p in "${packages[@]}"; do

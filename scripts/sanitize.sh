@@ -4,7 +4,7 @@
 #      included, except the Python bindings (an ASan library cannot load into an uninstrumented
 #      python3);
 #   2. TSan: build-tsan/ runs the concurrency tests (threads, shared models, concurrent
-#      tokenisation and generation, thread-local errors);
+#      tokenisation and generation, thread-local errors, ranks of a data-parallel group);
 #   3. valgrind memcheck of the example programs (the release build in build/), failing on any
 #      error or definite leak.
 # Any finding fails the script.
@@ -26,7 +26,7 @@ ninja -C "$tsan" >/dev/null
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     meson test -C "$tsan" --print-errorlogs --timeout-multiplier 4 \
     core_error core_threads_rng tokenizer_bpe tokenizer_pretok tuning_forward_api generate_generate \
-    reliability_thread_contract
+    reliability_thread_contract train_data_parallel
 
 echo "== valgrind memcheck: the examples"
 build=${BUILD_DIR:-build}

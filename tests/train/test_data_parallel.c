@@ -192,6 +192,9 @@ static ptune_dataset *g_train, *g_eval;
 static int setup(void **state)
 {
     (void)state;
+    /* real ranks are processes, each with its own OpenBLAS; threads of one process share one, so
+     * keep its products on the calling thread (as one single-threaded rank each) */
+    ptune_set_blas_threads(1);
     g_model = pt_test_load_model("models/aidreams260K.gguf");
     char *dir = pt_test_tmpdir(), path[4096];
     snprintf(path, sizeof path, "%s/lines.txt", dir);
