@@ -455,6 +455,19 @@ int bench_model_generate(const char *dir, bench_model_kind kind, uint64_t seed)
     return st == PTUNE_OK ? 0 : 1;
 }
 
+size_t bench_read_all(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = read(fd, p + got, n - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    return got;
+}
+
 void bench_die_with_parent(pid_t parent)
 {
     /* SIGTERM runs the temporary directory's handler (bench_tmpdir_create) when installed */

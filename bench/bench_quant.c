@@ -335,18 +335,15 @@ void bench_quantize_row(bench_qtype t, const float *x, int64_t n, unsigned char 
     case BENCH_Q_BF16:
         for (int64_t i = 0; i < n; i++) put_u16(dst + 2 * i, pt_f32_to_bf16(x[i]));
         break;
-    case BENCH_Q_Q8_0:
-        for (int64_t i = 0; i < n / 32; i++) q8_0_block(x + 32 * i, dst + 34 * i);
+    default: {
+        void (*block_fn)(const float *, unsigned char *) = t == BENCH_Q_Q8_0   ? q8_0_block
+                                                           : t == BENCH_Q_Q5_0 ? q5_0_block
+                                                           : t == BENCH_Q_Q4_K ? q4_k_block
+                                                                               : q6_k_block;
+        const qtype_info *q = info_of(t);
+        for (int64_t i = 0; i < n / q->block; i++) block_fn(x + (size_t)q->block * (size_t)i, dst + (size_t)q->bytes * (size_t)i);
         break;
-    case BENCH_Q_Q5_0:
-        for (int64_t i = 0; i < n / 32; i++) q5_0_block(x + 32 * i, dst + 22 * i);
-        break;
-    case BENCH_Q_Q4_K:
-        for (int64_t i = 0; i < n / 256; i++) q4_k_block(x + 256 * i, dst + 144 * i);
-        break;
-    case BENCH_Q_Q6_K:
-        for (int64_t i = 0; i < n / 256; i++) q6_k_block(x + 256 * i, dst + 210 * i);
-        break;
+    }
     }
 }
 

@@ -125,14 +125,7 @@ static bool run_in_child(void (*fn)(const void *arg, result *out), const void *a
         _exit(0);
     }
     close(fds[1]);
-    size_t got = 0;
-    char *p = (char *)out;
-    while (got < sizeof *out) {
-        ssize_t k = read(fds[0], p + got, sizeof *out - got);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) break;
-        got += (size_t)k;
-    }
+    const size_t got = bench_read_all(fds[0], out, sizeof *out);
     close(fds[0]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0)

@@ -631,14 +631,7 @@ static void run_case_in_child(const options *o, const case_spec *cs, case_result
         exit(0);
     }
     close(fds[1]);
-    char *p = (char *)r;
-    size_t got = 0;
-    while (got < sizeof *r) {
-        ssize_t n = read(fds[0], p + got, sizeof *r - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += (size_t)n;
-    }
+    const size_t got = bench_read_all(fds[0], r, sizeof *r);
     close(fds[0]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0)
