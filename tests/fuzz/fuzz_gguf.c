@@ -1,6 +1,7 @@
 /* Fuzz target: a GGUF file through ptune_model_load (header, metadata, tensor table, hyper-
  * parameters, the vocabulary's tokenizer, weight binding and conversion); a model that loads is
- * asked for its tokenizer and run on two tokens. */
+ * run on two tokens. Inputs of odd size load with native weight storage (the matrices copied in
+ * their file format and converted per panel), even ones with f32 storage. */
 #include "fuzz_support.h"
 #include "ptune/ptune.h"
 
@@ -8,8 +9,11 @@ FZ_SEEDS("fixtures/models/*.gguf", "models/aidreams260K.gguf");
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    ptune_model_params mp;
+    ptune_model_params_init(&mp);
+    mp.storage = size & 1 ? PTUNE_STORAGE_NATIVE : PTUNE_STORAGE_F32;
     ptune_model *m = NULL;
-    if (ptune_model_load(fz_write("model.gguf", data, size), NULL, &m) != PTUNE_OK) return 0;
+    if (ptune_model_load(fz_write("model.gguf", data, size), &mp, &m) != PTUNE_OK) return 0;
     ptune_ctx_params cp;
     ptune_ctx_params_init(&cp);
     cp.max_tokens = 8;

@@ -117,6 +117,20 @@ static void check_types(const ptune_model *m, int64_t *file_total, int64_t *resi
     assert_int_equal(ptune_model_weight_type(m, n, NULL, NULL, NULL, NULL), PTUNE_E_INVALID_ARG);
 }
 
+/* Greedy generation of 12 tokens (KV cache, decode-sized products) from a few ids. */
+static void greedy(ptune_model *m, int32_t *out, int32_t *n_out)
+{
+    ptune_ctx *c = pt_test_new_ctx(m, PTUNE_LOGITS_NONE);
+    ptune_sampling_params sp;
+    ptune_sampling_params_init(&sp);
+    sp.temperature = 0.0f;
+    sp.max_new_tokens = 12;
+    sp.ignore_eos = 1;
+    const int32_t ids[4] = {1, 17, 42, 99};
+    if (ptune_generate(c, NULL, ids, 4, &sp, out, 12, n_out, NULL, NULL)) fail_msg("generate: %s", ptune_last_error());
+    ptune_ctx_free(c);
+}
+
 static void test_quantized_fixtures(void **state)
 {
     (void)state;
@@ -132,6 +146,13 @@ static void test_quantized_fixtures(void **state)
         const size_t n = (size_t)ptune_model_n_vocab(m32) * (7 + 33);
         for (size_t i = 0; i < n; i++)
             if (l32[i] != ln[i]) fail_msg("%s: logit %zu differs between storages: %.9g vs %.9g", fixtures[f], i, l32[i], ln[i]);
+        /* generation (decode-sized products, KV cache) picks the same tokens */
+        int32_t g32[12], gn[12], n32 = 0, nn = 0;
+        greedy(m32, g32, &n32);
+        greedy(mn, gn, &nn);
+        assert_int_equal(n32, 12);
+        assert_int_equal(nn, 12);
+        assert_memory_equal(g32, gn, sizeof g32);
         int64_t file32, res32, file_n, res_n;
         check_types(m32, &file32, &res32);
         check_types(mn, &file_n, &res_n);
