@@ -2,9 +2,9 @@
  * to cblas; any other is cut into panels of rows, each converted to fp32 into the caller's
  * scratch (the rows split across the pool's threads) right before its sgemm. A panel holds at
  * most `cap` floats, and at most PT_PANEL_DECODE_FLOATS when the product has few rows
- * (decoding). Measured on GPT-2-124M F16, greedy decoding at batch 1: 1 MiB panels 13.8
- * tokens/s, 4 MiB 21.1, 16 MiB 20.6 — below 4 MiB the per-panel dispatch (pool, then sgemv)
- * costs more than the converted panel's cache misses. */
+ * (decoding). GPT-2-124M F16, greedy decoding at batch 1, over several runs: 1 MiB panels 14–25
+ * tokens/s, 4 MiB 21–38, 16 MiB 21 — differences within this machine's run-to-run noise; 4 MiB
+ * is the smallest scratch a context has anyway. */
 #ifndef PT_KERNELS_WEIGHT_PRODUCTS_H
 #define PT_KERNELS_WEIGHT_PRODUCTS_H
 
