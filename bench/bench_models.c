@@ -455,6 +455,19 @@ int bench_model_generate(const char *dir, bench_model_kind kind, uint64_t seed)
     return st == PTUNE_OK ? 0 : 1;
 }
 
+bool bench_write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
 size_t bench_read_all(int fd, void *buf, size_t n)
 {
     char *p = buf;

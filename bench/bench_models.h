@@ -87,8 +87,10 @@ int bench_model_generate(const char *dir, bench_model_kind kind, uint64_t seed);
 double bench_model_generate_in_child(const char *dir, bench_model_kind kind, uint64_t seed,
                                      double *child_peak_rss_mib);
 
-/* Reads up to n bytes from fd until EOF (retrying on EINTR): a child's result struct sent
- * through a pipe. Returns the bytes read (n when the child wrote it all). */
+/* A child's result struct through a pipe. bench_write_all writes all n bytes (retrying on
+ * EINTR) and returns false on failure; bench_read_all reads up to n bytes until EOF and returns
+ * the count (n when the child wrote it all). */
+bool bench_write_all(int fd, const void *buf, size_t n);
 size_t bench_read_all(int fd, void *buf, size_t n);
 
 /* In a child just forked from `parent`: asks for SIGTERM when the parent dies (so an interrupted

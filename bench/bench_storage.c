@@ -90,18 +90,6 @@ static double needed_bytes(const options *o, const bench_gguf_shape *s, const be
 
 /* ---- children ------------------------------------------------------------------------------------ */
 
-static void pipe_write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t k = write(fd, c, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) _exit(3);
-        c += k;
-        n -= (size_t)k;
-    }
-}
-
 /* Runs fn(arg, out) in a child process (with the parent's temporary directory left alone) and
  * copies its `out` back; returns false when the child failed before reporting, with the reason
  * (exit status or signal) in why. */
@@ -119,7 +107,7 @@ static bool run_in_child(void (*fn)(const void *arg, result *out), const void *a
         bench_tmpdir_forget(); /* the parent removes it */
         close(fds[0]);
         fn(arg, out);
-        pipe_write_all(fds[1], out, sizeof *out);
+        if (!bench_write_all(fds[1], out, sizeof *out)) _exit(3);
         close(fds[1]);
         fflush(NULL);
         _exit(0);

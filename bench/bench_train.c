@@ -617,15 +617,8 @@ static void run_case_in_child(const options *o, const case_spec *cs, case_result
         close(fds[0]);
         case_result *res = bench_xmalloc(sizeof *res, "result");
         run_case(o, cs, res);
-        const char *p = (const char *)res;
-        size_t left = sizeof *res;
-        while (left > 0) {
-            ssize_t w = write(fds[1], p, left);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) bench_die("writing the result to the parent failed: %s", strerror(errno));
-            p += w;
-            left -= (size_t)w;
-        }
+        if (!bench_write_all(fds[1], res, sizeof *res))
+            bench_die("writing the result to the parent failed: %s", strerror(errno));
         close(fds[1]);
         free(res);
         exit(0);
