@@ -263,13 +263,16 @@ static bool in_f32_storage(const struct ptune_model *m, const void *p)
 /* Adds the band [row0, row0 + n) of dtype t to w, keeping the bands ordered by row. */
 static void plan_band(pt_wmat *w, int64_t row0, int64_t n, int64_t cols, pt_dtype t)
 {
-    if (w->n_bands == PT_WMAT_MAX_BANDS) { /* cannot happen with today's bindings; fp32 then */
+    if (w->n_bands == PT_WMAT_MAX_BANDS) { /* cannot happen with today's bindings; fp32 then (-1) */
         w->n_bands = -1;
         return;
     }
     if (w->n_bands < 0) return;
     size_t row_bytes = 0;
-    pt_dtype_bytes(t, (size_t)cols, &row_bytes); /* checked: rows are whole blocks */
+    if (!pt_dtype_bytes(t, (size_t)cols, &row_bytes)) { /* rows not whole blocks (GGUF rules it out) */
+        w->n_bands = -1;
+        return;
+    }
     int i = w->n_bands++;
     while (i > 0 && w->band[i - 1].row0 > row0) {
         w->band[i] = w->band[i - 1];
