@@ -129,31 +129,39 @@ static ptune_status check_finite(const pt_source_tensor *t, const float *x, size
 
 #define PT_CONVERT_SLICE ((size_t)1 << 22) /* elements converted before their source pages are released */
 
-/* Converts a whole view into dst in slices, releasing each slice's source pages once copied:
- * at no point does the process hold a tensor's file bytes and its fp32 copy entirely. */
-static ptune_status convert_released(const pt_source_tensor *t, float *dst)
+/* Walks a file tensor PT_CONVERT_SLICE elements at a time: converts each slice to fp32 (into
+ * f32 + e0 when `whole`, else into f32 itself, a one-slice buffer) and rejects NaN/Inf; with
+ * `copy`, also copies the slice's file bytes to the same offset there; with `release`, then drops
+ * the slice's source pages — at no point does the process hold a tensor's file bytes and its
+ * copy entirely. */
+static ptune_status walk_slices(const pt_source_tensor *t, float *f32, bool whole, unsigned char *copy, bool release)
 {
     const pt_tensor_view *v = t->view;
     size_t need; /* PT_CONVERT_SLICE is a whole number of blocks of every format */
     if (!pt_dtype_is_weight(v->dtype) || !v->data || v->n_elements <= 0 ||
         !pt_dtype_bytes(v->dtype, (size_t)v->n_elements, &need) || need > v->n_bytes)
-        return pt_tensor_view_to_f32(v, t->file, dst); /* reports the problem (or converts nothing) */
+        return pt_tensor_view_to_f32(v, t->file, f32); /* reports the problem (or converts nothing) */
     ptune_status s;
     const size_t n = (size_t)v->n_elements;
+    const unsigned char *src = v->data;
     for (size_t e0 = 0; e0 < n; e0 += PT_CONVERT_SLICE) {
         const size_t k = n - e0 < PT_CONVERT_SLICE ? n - e0 : PT_CONVERT_SLICE;
         size_t skip, bytes;
         pt_dtype_bytes(v->dtype, e0, &skip);
         pt_dtype_bytes(v->dtype, k, &bytes);
-        pt_tensor_view part = *v;
-        part.n_elements = (int64_t)k;
-        part.data = (const unsigned char *)v->data + skip;
-        part.n_bytes = bytes;
-        if ((s = pt_tensor_view_to_f32(&part, t->file, dst + e0))) return s;
-        if ((s = check_finite(t, dst + e0, e0, k))) return s;
-        pt_mapped_release(part.data, part.n_bytes);
+        float *dst = whole ? f32 + e0 : f32;
+        pt_dtype_to_f32(v->dtype, src + skip, k, dst);
+        if ((s = check_finite(t, dst, e0, k))) return s;
+        if (copy) memcpy(copy + skip, src + skip, bytes);
+        if (release) pt_mapped_release(src + skip, bytes);
     }
     return PTUNE_OK;
+}
+
+/* Converts a whole tensor into dst, releasing its source pages slice by slice. */
+static ptune_status convert_released(const pt_source_tensor *t, float *dst)
+{
+    return walk_slices(t, dst, true, NULL, true);
 }
 
 /* Row layout transforms, for any row size: src holds the tensor as the file stores it (n rows
@@ -203,34 +211,18 @@ static ptune_status load_f32(bind_state *st, const pt_source_tensor *t, const pt
 }
 
 /* Native storage: copies one file tensor's bytes into its row band, after checking every value
- * (converted a slice at a time) for NaN/Inf. Untransformed tensors are copied slice by slice,
- * releasing each slice's source pages; transformed ones (row permutations, a transpose of
- * 16/32-bit elements) are checked first and moved whole. */
+ * (converted a slice at a time into st->check) for NaN/Inf. Untransformed tensors are copied
+ * slice by slice, releasing each slice's source pages; transformed ones (row permutations, a
+ * transpose of 16/32-bit elements) are checked first and moved whole. */
 static ptune_status load_native(bind_state *st, const pt_source_tensor *t, const pt_binding *b, unsigned char *dst,
                                 int64_t rows, int64_t cols, size_t row_bytes)
 {
+    const bool plain = b->transform == PT_XF_NONE;
+    ptune_status s = walk_slices(t, st->check, false, plain ? dst : NULL, plain);
+    if (s || plain) return s;
     const pt_tensor_view *v = t->view;
-    const size_t n = (size_t)v->n_elements;
-    size_t total;
-    if (!v->data || !pt_dtype_bytes(v->dtype, n, &total) || total > v->n_bytes)
-        return pt_tensor_view_to_f32(v, t->file, NULL); /* reports the problem */
-    const unsigned char *src = v->data;
-    ptune_status s;
-    for (size_t e0 = 0; e0 < n; e0 += PT_CONVERT_SLICE) {
-        const size_t k = n - e0 < PT_CONVERT_SLICE ? n - e0 : PT_CONVERT_SLICE;
-        size_t skip, bytes;
-        pt_dtype_bytes(v->dtype, e0, &skip);
-        pt_dtype_bytes(v->dtype, k, &bytes);
-        pt_dtype_to_f32(v->dtype, src + skip, k, st->check);
-        if ((s = check_finite(t, st->check, e0, k))) return s;
-        if (b->transform != PT_XF_NONE) continue;
-        memcpy(dst + skip, src + skip, bytes);
-        pt_mapped_release(src + skip, bytes);
-    }
-    if (b->transform != PT_XF_NONE) {
-        transform_rows(&st->m->hp, b->transform, dst, src, rows, cols, row_bytes, pt_dtype_size(v->dtype));
-        pt_mapped_release(src, total);
-    }
+    transform_rows(&st->m->hp, b->transform, dst, v->data, rows, cols, row_bytes, pt_dtype_size(v->dtype));
+    pt_mapped_release(v->data, v->n_bytes);
     return PTUNE_OK;
 }
 
