@@ -1,6 +1,7 @@
 /* Owns trainer checkpoints: the atomic checkpoint directory (PEFT prompt, optimizer state,
  * trainer_state.json), keep-last-K-plus-best pruning, and exact resume (ptune_trainer_resume). */
 #include "train/trainer.h"
+#include "train/data_parallel.h"
 #include "core/alloc.h"
 #include "core/error.h"
 
@@ -346,6 +347,7 @@ static ptune_status prune(ptune_trainer *t)
 
 ptune_status pt_trainer_auto_checkpoint(ptune_trainer *t)
 {
+    if (!pt_dp_writer(t->p.collective)) return PTUNE_OK; /* data parallelism: rank 0 writes */
     char *dir = pt_strfmt("%s/checkpoint-%lld", t->checkpoint_dir, (long long)t->step);
     if (!dir) return PTUNE_E_NOMEM;
     ptune_status s = pt_trainer_write_checkpoint(t, dir, t->last_eval);

@@ -6,7 +6,7 @@
 
 bool pt_dp_active(const ptune_trainer *t) { return t->p.collective && t->p.collective->size > 1; }
 
-bool pt_dp_writer(const ptune_trainer *t) { return !t->p.collective || t->p.collective->rank == 0; }
+bool pt_dp_writer(const ptune_collective *c) { return !c || c->rank == 0; }
 
 pt_micro_batch pt_dp_shard(const ptune_trainer *t, const pt_micro_batch *mb)
 {

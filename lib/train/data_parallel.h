@@ -11,8 +11,8 @@
 
 /* True when the trainer has a collective of more than one rank. */
 bool pt_dp_active(const ptune_trainer *t);
-/* True when this process writes checkpoints and outputs: rank 0, or no collective. */
-bool pt_dp_writer(const ptune_trainer *t);
+/* True when this process writes checkpoints and outputs: rank 0 of `c`, or no collective. */
+bool pt_dp_writer(const ptune_collective *c);
 
 /* This rank's share of `mb`: a contiguous slice of its sequences (the first `count % size` ranks
  * take one more). May be empty (count 0) when the micro-batch has fewer sequences than ranks. */

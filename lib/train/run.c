@@ -1,6 +1,7 @@
 /* ptune_run_yaml: the `ptune train` flow — run config → model → datasets → prompt → trainer →
  * outputs (PEFT adapter, metrics.jsonl, loss.svg, checkpoints) in output_dir. */
 #include "train/run_config.h"
+#include "train/data_parallel.h"
 #include "core/params.h"
 #include "train/metrics.h"
 #include "core/alloc.h"
@@ -219,7 +220,7 @@ PTUNE_API ptune_status ptune_run_yaml(const char *config_path, const ptune_run_p
     if (s) return s;
     r.log_every = r.cfg.train.log_every > 0 ? r.cfg.train.log_every : 1;
     /* with data parallelism only rank 0 writes the output_dir (checkpoints included) */
-    const bool writer = !params.collective || params.collective->rank == 0;
+    const bool writer = pt_dp_writer(params.collective);
     char *checkpoints = pt_strfmt("%s/checkpoints", r.cfg.output_dir);
     if (!checkpoints) s = PTUNE_E_NOMEM;
     if (!s && writer) s = make_dirs(r.cfg.output_dir);

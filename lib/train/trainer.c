@@ -445,7 +445,7 @@ PTUNE_API ptune_status ptune_trainer_evaluate(ptune_trainer *t, double *loss)
 /* Saves a checkpoint (when a directory is set and this step has none yet) before stopping. */
 static ptune_status abort_run(ptune_trainer *t, const char *why)
 {
-    if (t->checkpoint_dir && pt_dp_writer(t) && t->last_ckpt_step != t->step) {
+    if (t->checkpoint_dir && t->last_ckpt_step != t->step) {
         ptune_status s = pt_trainer_auto_checkpoint(t);
         if (s) return pt_fail_context(s, "%s; saving its checkpoint failed: ", why);
     }
@@ -519,8 +519,7 @@ PTUNE_API ptune_status ptune_trainer_step(ptune_trainer *t)
     pr->tokens_per_s = t->seconds > 0.0 ? (double)t->session_tokens / t->seconds : 0.0;
     pr->eta_s = t->done ? 0.0 : t->seconds / (double)t->session_steps * (double)(t->total_steps - t->step);
     /* checkpoint time is not part of the step time the ETA extrapolates */
-    if (t->checkpoint_dir && pt_dp_writer(t) &&
-        ((t->p.checkpoint_every > 0 && t->step % t->p.checkpoint_every == 0) || t->done)) {
+    if (t->checkpoint_dir && ((t->p.checkpoint_every > 0 && t->step % t->p.checkpoint_every == 0) || t->done)) {
         s = pt_trainer_auto_checkpoint(t);
         if (s) return s;
     }

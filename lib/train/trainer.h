@@ -83,7 +83,8 @@ struct ptune_trainer {
 /* checkpoint.c: writes `dir` atomically (a temporary sibling directory renamed into place).
  * eval_loss is the loss of an evaluation at this very step (NaN if none): it ranks checkpoints. */
 ptune_status pt_trainer_write_checkpoint(ptune_trainer *t, const char *dir, double eval_loss);
-/* checkpoint.c: `<checkpoint_dir>/checkpoint-<step>` then pruning to the last K plus the best. */
+/* checkpoint.c: `<checkpoint_dir>/checkpoint-<step>` then pruning to the last K plus the best;
+ * nothing on a data-parallel rank other than 0. */
 ptune_status pt_trainer_auto_checkpoint(ptune_trainer *t);
 
 /* trainer.c: plans micro-batches over t->perm into t->plan. */
