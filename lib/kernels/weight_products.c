@@ -49,12 +49,10 @@ const float *pt_wmat_panel(const pt_panels *p, const pt_wmat *w, int64_t r0, int
     return p->scratch;
 }
 
-/* Rows per panel of w for a product with M rows. */
-static int64_t panel_rows(const pt_panels *p, const pt_wmat *w, int M)
+/* Rows per panel of w: as many as the scratch holds, a multiple of 16 when there are more. */
+static int64_t panel_rows(const pt_panels *p, const pt_wmat *w)
 {
-    size_t cap = p->cap;
-    if (M <= 8 && cap > PT_PANEL_DECODE_FLOATS) cap = PT_PANEL_DECODE_FLOATS;
-    int64_t rows = (int64_t)(cap / (size_t)w->cols);
+    int64_t rows = (int64_t)(p->cap / (size_t)w->cols);
     if (rows > 16) rows -= rows % 16;
     return rows > 0 ? rows : 1;
 }
@@ -68,7 +66,7 @@ void pt_wmat_xwt(const pt_panels *p, float *y, int ldy, const float *x, int ldx,
         pt_matmul_xwt(y, ldy, x, ldx, f + (size_t)r0 * (size_t)K, K, M, (int)n, K, alpha, beta);
         return;
     }
-    const int64_t step = panel_rows(p, w, M);
+    const int64_t step = panel_rows(p, w);
     for (int64_t i = 0; i < n; i += step) {
         const int64_t k = n - i < step ? n - i : step;
         const float *panel = pt_wmat_panel(p, w, r0 + i, k);
@@ -85,7 +83,7 @@ void pt_wmat_xw(const pt_panels *p, float *y, int ldy, const float *x, int ldx, 
         pt_matmul_xw(y, ldy, x, ldx, f, N, M, N, (int)w->rows, alpha, beta);
         return;
     }
-    const int64_t step = panel_rows(p, w, M);
+    const int64_t step = panel_rows(p, w);
     for (int64_t i = 0; i < w->rows; i += step) {
         const int64_t k = w->rows - i < step ? w->rows - i : step;
         const float *panel = pt_wmat_panel(p, w, i, k);

@@ -1,10 +1,8 @@
 /* Matrix products with frozen weight matrices in any stored format. An fp32 matrix goes straight
  * to cblas; any other is cut into panels of rows, each converted to fp32 into the caller's
  * scratch (the rows split across the pool's threads) right before its sgemm. A panel holds at
- * most `cap` floats, and at most PT_PANEL_DECODE_FLOATS when the product has few rows
- * (decoding). GPT-2-124M F16, greedy decoding at batch 1, over several runs: 1 MiB panels 14–25
- * tokens/s, 4 MiB 21–38, 16 MiB 21 — differences within this machine's run-to-run noise; 4 MiB
- * is the smallest scratch a context has anyway. */
+ * most `cap` floats, whatever the product's row count: on GPT-2-124M F16 greedy decoding,
+ * panels of 1, 4 and 16 MiB measured the same within this machine's run-to-run noise. */
 #ifndef PT_KERNELS_WEIGHT_PRODUCTS_H
 #define PT_KERNELS_WEIGHT_PRODUCTS_H
 
@@ -13,7 +11,6 @@
 
 #define PT_PANEL_MIN_ROWS 256                    /* rows a full panel holds at least */
 #define PT_PANEL_MIN_FLOATS ((size_t)1 << 20)    /* 4 MiB */
-#define PT_PANEL_DECODE_FLOATS ((size_t)1 << 20) /* 4 MiB: panels of products with <= 8 rows */
 
 typedef struct pt_panels {
     pt_pool *pool;    /* converts a panel's rows in parallel */
